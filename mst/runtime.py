@@ -1,0 +1,36 @@
+"""Quiet, predictable TensorFlow start-up shared by the scripts and the library."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import warnings
+
+
+@contextlib.contextmanager
+def _stderr_fd_silenced():
+    """Redirects fd 2 to /dev/null: TF prints oneDNN/absl lines from C++ before logging is set up."""
+    saved, devnull = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def import_tensorflow():
+    """Imports TensorFlow with its start-up chatter silenced and returns the module.
+
+    Python exceptions still propagate; only the C++ banner lines are dropped.
+    """
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    warnings.filterwarnings("ignore", message="Couldn't find ffmpeg or avconv", category=RuntimeWarning)
+    import sys
+
+    if "tensorflow" in sys.modules:
+        return sys.modules["tensorflow"]
+    with _stderr_fd_silenced():
+        import tensorflow as tf  # noqa: PLC0415
+    return tf
