@@ -8,6 +8,8 @@ Representation contract (stated once, checked at the edges):
 
 from __future__ import annotations
 
+import numpy as np
+
 STEPS_PER_BEAT = 4
 BEATS_PER_PHRASE = 16
 PHRASE_STEPS = STEPS_PER_BEAT * BEATS_PER_PHRASE  # 64
@@ -29,15 +31,14 @@ def from_signed(roll):
     return (roll + 1.0) / 2.0
 
 
+
 def binarize(roll, threshold: float = 0.5):
-    """Note on where ``roll > threshold`` (the authors' 0.5 rule); returns the input's float dtype.
+    """Note on where ``roll > threshold`` (the authors' 0.5 rule), as float32 0/1.
 
-    Works on numpy arrays and tensors alike; the only place the output threshold is written.
+    Works on numpy arrays and TF tensors; the only place the output threshold is written.
     """
-    return (roll > threshold) * 1.0 if not hasattr(roll, "dtype") else (roll > threshold).astype(roll.dtype) if hasattr(roll, "astype") else _tf_binarize(roll, threshold)
-
-
-def _tf_binarize(roll, threshold):
+    if isinstance(roll, np.ndarray) or np.isscalar(roll) or isinstance(roll, (list, tuple)):
+        return (np.asarray(roll) > threshold).astype(np.float32)
     import tensorflow as tf  # noqa: PLC0415  (only reached with tensors)
 
-    return tf.cast(roll > threshold, roll.dtype)
+    return tf.cast(roll > threshold, tf.float32)
