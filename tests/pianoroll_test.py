@@ -1,0 +1,218 @@
+"""Tests for mst.pianoroll: the tick-based grid, phrases, roll -> notes and MIDI round trips."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from conftest import MIDI_FIXTURES_DIR
+from mst import pianoroll
+from mst.midi import MidiError, Song, make_notes, make_tempos, make_time_signatures, read_midi, write_midi
+from mst.pianoroll import (
+    LOWEST_PITCH,
+    NUM_PITCHES,
+    PHRASE_STEPS,
+    cut_phrases,
+    drop_empty_phrases,
+    roll_to_notes,
+    song_to_roll,
+    song_to_roll_with_stats,
+    stitch_phrases,
+)
+
+GOOD = MIDI_FIXTURES_DIR / "good"
+
+
+def make_song(notes: np.ndarray, ticks_per_beat: int = 480, end_tick: int | None = None) -> Song:
+    end = int(notes["end"].max()) if notes.size else 0
+    return Song("memory.mid", ticks_per_beat, notes, make_tempos([0], [120.0]), make_time_signatures([0], [4], [4]),
+                end if end_tick is None else end_tick)
+
+
+def cells(roll: np.ndarray, pitch: int) -> list[int]:
+    return np.flatnonzero(roll[:, pitch - LOWEST_PITCH]).tolist()
+
+
+# --------------------------------------------------------------------------------------------- grid
+
+
+def test_ticks_to_steps_rounds_half_up():
+    ticks = np.array([0, 59, 60, 61, 119, 120, 179, 180, 181])
+    # 120 ticks per step at 480 tpq: 60 ticks is exactly half a step and rounds up (also at 180).
+    assert pianoroll.ticks_to_steps(ticks, 480).tolist() == [0, 0, 1, 1, 1, 1, 1, 2, 2]
+
+
+def test_offgrid_fixture_roll_and_stats():
+    roll, stats = song_to_roll_with_stats(read_midi(GOOD / "offgrid_short_notes.mid"))
+    assert roll.dtype == bool and roll.shape == (256, NUM_PITCHES)
+    assert cells(roll, 60) == [0]          # 11..35 ticks = 0.46..1.46 steps -> [0, 1)
+    assert cells(roll, 62) == [1]          # 12..36 ticks = 0.5..1.5 steps -> [1, 2) (half up)
+    assert cells(roll, 64) == [2]          # a 5-tick note still gets one step
+    assert cells(roll, 65) == []           # zero-length note dropped
+    assert cells(roll, 67) == list(range(192, 256))
+    assert int(roll.sum()) == 3 + 64
+    assert stats == pianoroll.RollStats(notes=7, drum_notes_dropped=0, zero_length_notes_dropped=1,
+                                        out_of_range_notes_dropped=2, notes_on_grid=4, steps=256)
+
+
+def test_grid_follows_ticks_not_tempo():
+    roll = song_to_roll(read_midi(GOOD / "tempo_changes.mid"))
+    assert roll.shape == (256, NUM_PITCHES)
+    onsets = [int(np.flatnonzero(roll[:, pitch - LOWEST_PITCH])[0]) for pitch in range(60, 72)]
+    assert onsets == [2 * k for k in range(12)]  # eighth note k starts at step 2k, across the tempo changes
+    assert roll.sum(axis=1).tolist() == [1] * 256  # legato eighths: one pitch per step, no gaps
+
+
+def test_drums_are_dropped_unless_asked_and_tracks_merge():
+    song = read_midi(GOOD / "chords_bass_drums.mid")
+    without, stats = song_to_roll_with_stats(song)
+    with_drums = song_to_roll(song, drop_drums=False)
+    assert stats.drum_notes_dropped == 80 and stats.notes_on_grid == 112
+    assert cells(without, 38) == [] and len(cells(with_drums, 38)) == 40
+    assert cells(without, 36)[:2] == [0, 1]  # the bass (program 33) is merged with the piano
+    assert np.array_equal(with_drums & without, without)
+
+
+def test_overlapping_notes_merge_and_pitch_range_edges():
+    notes = make_notes(start=[0, 240, 0, 0, 0], end=[480, 720, 120, 120, 120], pitch=[60, 60, 23, 24, 107])
+    roll, stats = song_to_roll_with_stats(make_song(notes))
+    assert cells(roll, 60) == [0, 1, 2, 3, 4, 5]
+    assert cells(roll, 24) == [0] and cells(roll, 107) == [0]
+    assert stats.out_of_range_notes_dropped == 1
+
+
+def test_roll_length_runs_to_the_last_event():
+    notes = make_notes([0], [480], [60])
+    assert song_to_roll(make_song(notes, end_tick=10 * 480 + 1)).shape[0] == 41  # ceil(40.008)
+    assert song_to_roll(make_song(notes[:0], end_tick=0)).shape == (0, NUM_PITCHES)
+    # A one-step minimum note at the very end makes the roll one step longer than its ticks.
+    assert song_to_roll(make_song(make_notes([480], [481], [60]))).shape[0] == 5
+
+
+def test_too_long_raises_midi_error():
+    song = make_song(make_notes([0], [480 * 1000], [60]))
+    with pytest.raises(MidiError) as caught:
+        song_to_roll(song, max_steps=3999)
+    assert caught.value.reason == "too_long" and "4000" in caught.value.detail
+    assert song_to_roll(song, max_steps=None).shape[0] == 4000
+
+
+# --------------------------------------------------------------------------------------------- phrases
+
+
+def numbered_roll(steps: int) -> np.ndarray:
+    """A roll whose step t has a note at pitch index t % 84, so phrases are recognisable."""
+    roll = np.zeros((steps, NUM_PITCHES), bool)
+    roll[np.arange(steps), np.arange(steps) % NUM_PITCHES] = True
+    return roll
+
+
+@pytest.mark.parametrize("steps, multiple_of, expected", [
+    (0, 1, 0), (63, 1, 0), (64, 1, 1), (64 * 5 + 10, 1, 5), (64 * 5 + 10, 4, 4), (64 * 3, 4, 0), (64 * 8, 4, 8),
+])
+def test_cut_phrases_drops_tail_and_trims_to_multiple(steps, multiple_of, expected):
+    roll = numbered_roll(steps)
+    phrases = cut_phrases(roll, multiple_of=multiple_of)
+    assert phrases.shape == (expected, PHRASE_STEPS, NUM_PITCHES) and phrases.dtype == bool
+    if expected:
+        np.testing.assert_array_equal(phrases.reshape(-1, NUM_PITCHES), roll[: expected * PHRASE_STEPS])
+
+
+def test_cut_phrases_keep_tail_pads_and_stitch_restores():
+    roll = numbered_roll(64 * 2 + 5)
+    phrases = cut_phrases(roll, keep_tail=True)
+    assert phrases.shape == (3, PHRASE_STEPS, NUM_PITCHES)
+    assert not phrases[2, 5:].any()
+    np.testing.assert_array_equal(stitch_phrases(phrases, length=roll.shape[0]), roll)
+    padded = cut_phrases(roll, keep_tail=True, multiple_of=4)
+    assert padded.shape[0] == 4 and not padded[3].any()
+    np.testing.assert_array_equal(stitch_phrases(padded[..., None], length=roll.shape[0]), roll)
+
+
+def test_phrase_functions_reject_bad_input():
+    with pytest.raises(ValueError, match="shape"):
+        cut_phrases(np.zeros((64, 128), bool))
+    with pytest.raises(ValueError, match="multiple_of"):
+        cut_phrases(np.zeros((64, NUM_PITCHES), bool), multiple_of=0)
+    with pytest.raises(ValueError, match="length"):
+        stitch_phrases(np.zeros((1, 64, NUM_PITCHES)), length=65)
+    with pytest.raises(ValueError, match="shape"):
+        stitch_phrases(np.zeros((1, 32, NUM_PITCHES)))
+
+
+def test_drop_empty_phrases_returns_kept_indices():
+    phrases = np.zeros((5, PHRASE_STEPS, NUM_PITCHES), bool)
+    phrases[1, 3, 4] = phrases[4, 63, 83] = True
+    kept, indices = drop_empty_phrases(phrases)
+    assert indices.tolist() == [1, 4]
+    np.testing.assert_array_equal(kept, phrases[[1, 4]])
+    kept, indices = drop_empty_phrases(phrases[:1])
+    assert kept.shape == (0, PHRASE_STEPS, NUM_PITCHES) and indices.size == 0
+
+
+# --------------------------------------------------------------------------------------------- roll -> notes
+
+
+def test_roll_to_notes_turns_runs_into_notes():
+    roll = np.zeros((10, NUM_PITCHES), np.float32)
+    roll[0:3, 0] = 1          # MIDI 24, steps 0-2
+    roll[5:10, 0] = 1         # second run of the same pitch, to the last step
+    roll[2:4, 83] = 1         # MIDI 107
+    roll[4, 36] = 1           # one-step note, MIDI 60
+    notes = roll_to_notes(roll)
+    assert notes.dtype == pianoroll.STEP_NOTE_DTYPE
+    assert [tuple(int(v) for v in n) for n in notes] == [(0, 3, 24), (2, 4, 107), (4, 5, 60), (5, 10, 24)]
+    assert roll_to_notes(roll[..., None]).tolist() == notes.tolist()
+    assert roll_to_notes(np.zeros((0, NUM_PITCHES), bool)).shape == (0,)
+
+
+def test_roll_to_notes_needs_binary_values():
+    with pytest.raises(ValueError, match="binarize"):
+        roll_to_notes(np.full((4, NUM_PITCHES), 0.7, np.float32))
+
+
+def test_roll_to_notes_inverts_the_roll_on_random_input():
+    roll = np.random.default_rng(3).random((300, NUM_PITCHES)) < 0.2
+    notes = roll_to_notes(roll)
+    rebuilt = np.zeros_like(roll)
+    for start, end, pitch in notes.tolist():
+        assert not rebuilt[start:end, pitch - LOWEST_PITCH].any()
+        rebuilt[start:end, pitch - LOWEST_PITCH] = True
+    np.testing.assert_array_equal(rebuilt, roll)
+    # Runs are maximal: no two notes of one pitch touch.
+    for pitch in np.unique(notes["pitch"]):
+        same = notes[notes["pitch"] == pitch]
+        assert np.all(same["start"][1:] > same["end"][:-1])
+
+
+# --------------------------------------------------------------------------------------------- round trips
+
+
+@pytest.mark.parametrize("name", ["c_major_scale.mid", "chords_bass_drums.mid", "tempo_changes.mid"])
+def test_midi_roll_midi_roll_is_identity_on_grid_aligned_input(tmp_path, name):
+    song = read_midi(GOOD / name)
+    roll = song_to_roll(song)
+    written = read_midi(write_midi(tmp_path / name, roll_to_notes(roll), source=song))
+    np.testing.assert_array_equal(song_to_roll(written), roll)
+    assert written.ticks_per_beat == song.ticks_per_beat
+
+
+def test_random_roll_survives_midi_round_trip(tmp_path):
+    roll = np.random.default_rng(7).random((256, NUM_PITCHES)) < 0.05
+    roll[-1, 0] = True  # keep the length: the last step sounds
+    written = read_midi(write_midi(tmp_path / "random.mid", roll_to_notes(roll)))
+    np.testing.assert_array_equal(song_to_roll(written), roll)
+
+
+@pytest.mark.parametrize("name", ["c_major_scale.mid", "tempo_changes.mid"])
+def test_grid_matches_pypianoroll_on_aligned_files(name):
+    pypianoroll = pytest.importorskip("pypianoroll")
+    multitrack = pypianoroll.read(str(GOOD / name), resolution=4)
+    theirs = np.zeros((multitrack.get_max_length(), 128), bool)
+    for track in multitrack.tracks:
+        if not track.is_drum:
+            theirs[: track.pianoroll.shape[0]] |= track.pianoroll > 0
+    ours = song_to_roll(read_midi(GOOD / name))
+    length = min(theirs.shape[0], ours.shape[0])
+    assert length >= 256
+    np.testing.assert_array_equal(ours[:length], theirs[:length, LOWEST_PITCH:LOWEST_PITCH + NUM_PITCHES])
