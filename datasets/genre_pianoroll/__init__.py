@@ -1,0 +1,1 @@
+"""TFDS builder ``genre_pianoroll``: MIDI genre folders -> 64-step pianoroll phrases (see README.md)."""

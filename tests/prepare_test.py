@@ -1,0 +1,310 @@
+"""Tests for mst.prepare: discovery, skip-and-report, manifest, determinism, atomic output, CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from mst import prepare, records
+from mst.prepare import PrepareError
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures" / "midi"
+EXPECTED = json.loads((FIXTURES / "expected.json").read_text())
+GOOD_FILES = sorted(EXPECTED["good"])
+BAD_FILES = sorted(EXPECTED["bad"])
+
+
+def copy_files(names, source: Path, target: Path, rename=lambda name: name) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copyfile(source / name, target / rename(name))
+    return target
+
+
+@pytest.fixture
+def mixed_folder(tmp_path) -> Path:
+    """A genre folder holding every good and every bad fixture."""
+    folder = copy_files(GOOD_FILES, FIXTURES / "good", tmp_path / "mixed")
+    return copy_files(BAD_FILES, FIXTURES / "bad", folder)
+
+
+def shard_bytes(directory: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in sorted(directory.iterdir()) if records.is_shard_file_name(path.name)}
+
+
+def run_cli(*argv) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    status = prepare.main([*map(str, argv), "--quiet"], stdout=out, stderr=err)
+    return status, out.getvalue(), err.getvalue()
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def test_find_midi_files_is_recursive_case_insensitive_and_sorted(tmp_path):
+    for name in ["b.MID", "a.mid", "sub/c.midi", "sub/deeper/d.Midi", "notes.txt", "sub/e.mid.bak"]:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_bytes(b"x")
+    found = [prepare.song_id_of(path, tmp_path) for path in prepare.find_midi_files(tmp_path)]
+    assert found == ["a.mid", "b.MID", "sub/c.midi", "sub/deeper/d.Midi"]
+
+
+def test_folder_errors_name_the_folder(tmp_path):
+    with pytest.raises(PrepareError, match=f"{tmp_path / 'missing'} does not exist"):
+        prepare.find_midi_files(tmp_path / "missing")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "readme.txt").write_text("no midi here")
+    with pytest.raises(PrepareError, match=f"{tmp_path / 'empty'} holds no \\*.mid"):
+        prepare.prepare_dataset({"pop": tmp_path / "empty"}, tmp_path / "out")
+    with pytest.raises(PrepareError, match="invalid genre name 'Pop Music'"):
+        prepare.prepare_dataset({"Pop Music": FIXTURES / "good"}, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_genre_without_any_usable_file_is_an_error(tmp_path):
+    bad_only = copy_files(BAD_FILES, FIXTURES / "bad", tmp_path / "bad")
+    with pytest.raises(PrepareError, match="genre 'jazz': none of the 24 MIDI files.*gave a phrase"):
+        prepare.prepare_dataset({"jazz": bad_only, "pop": FIXTURES / "good"}, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+# --------------------------------------------------------------------------- skip and report
+
+
+@pytest.mark.parametrize("policy", ["strict", "beat_grid"])
+def test_bad_files_are_skipped_with_their_reasons_and_strict_fails(policy, mixed_folder, tmp_path):
+    out = tmp_path / "out"
+    status, stdout, stderr = run_cli("--genre", f"mixed={mixed_folder}", "--genre", f"good={FIXTURES / 'good'}",
+                                     "--out", out, "--time-signature-policy", policy, "--strict", "--workers", 1)
+    assert status == 1 and "--strict" in stderr
+    manifest = records.load_manifest(out)  # the dataset and its report are written before failing
+    expected_skips = {name: EXPECTED["bad"][name][policy] for name in BAD_FILES if EXPECTED["bad"][name][policy]}
+    assert {entry["song_id"]: entry["reason"] for entry in manifest["skipped"]} == expected_skips
+    assert all(entry["genre"] == "mixed" and entry["detail"] for entry in manifest["skipped"])
+    mixed = manifest["genres"]["mixed"]
+    assert mixed["files_found"] == len(GOOD_FILES) + len(BAD_FILES)
+    assert mixed["files_skipped"] == len(expected_skips) and sum(mixed["skipped_by_reason"].values()) == len(expected_skips)
+    for reason, number in mixed["skipped_by_reason"].items():
+        assert f"skipped: {reason}" in stdout and str(number) in stdout
+    assert manifest["phrase_options"]["time_signature_policy"] == policy
+    status_without_strict, _, _ = run_cli("--genre", f"mixed={mixed_folder}", "--genre", f"good={FIXTURES / 'good'}",
+                                          "--out", out, "--time-signature-policy", policy, "--overwrite")
+    assert status_without_strict == 0
+
+
+def test_python_dash_m_prepare_exit_codes(mixed_folder, tmp_path):
+    command = [sys.executable, "-m", "mst.prepare", "--genre", f"mixed={mixed_folder}", "--genre",
+               f"good={FIXTURES / 'good'}", "--out", str(tmp_path / "out"), "--workers", "1", "--quiet", "--strict"]
+    environment = {**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}
+    strict = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=environment, timeout=300)
+    assert strict.returncode == 1, strict.stderr
+    assert "files found" in strict.stdout and "phrases train / test" in strict.stdout
+    again = subprocess.run(command, capture_output=True, text=True, cwd=tmp_path, env=environment, timeout=300)
+    assert again.returncode == 2 and "already holds a complete dataset" in again.stderr
+
+
+# --------------------------------------------------------------------------- manifest and shards
+
+
+def test_manifest_matches_the_shards(tmp_path):
+    manifest = prepare.prepare_dataset(prepare.embedded_genre_dirs(), tmp_path / "out", shard_size=50, seed=3)
+    out = tmp_path / "out"
+    assert manifest == records.load_manifest(out)
+    assert set(manifest["library_versions"]) >= {"mst", "numpy", "symusic", "pretty_midi", "tensorflow"}
+    assert manifest["split"]["seed"] == 3 and manifest["split"]["test_ratio"] == 0.1
+    assert manifest["phrase_options"]["phrase_multiple"] == 4
+    assert sorted(manifest["genres"]) == ["classical", "jazz", "pop"]
+    assert sorted(path.name for path in out.iterdir()) == sorted([records.MANIFEST_NAME, *(s["file"] for s in manifest["shards"])])
+    records.verify_shards(out)
+    tf = records._tf()
+    for genre, info in manifest["genres"].items():
+        songs = manifest["songs"][genre]
+        assert info["files_kept"] == len(songs) and info["files_found"] == info["files_kept"] + info["files_skipped"]
+        split_of = {song["song_id"]: song["split"] for song in songs}
+        for split in ("train", "test"):
+            assert info["songs"][split] == sum(1 for s in songs if s["split"] == split)
+            assert info["phrases"][split] == sum(s["phrases"] for s in songs if s["split"] == split)
+            shards = [s for s in manifest["shards"] if s["genre"] == genre and s["split"] == split]
+            assert sum(s["records"] for s in shards) == info["phrases"][split]
+            assert all(s["records"] <= 50 for s in shards)
+            for shard in shards:
+                for serialized in tf.data.TFRecordDataset(str(out / shard["file"])):
+                    example = records.decode_example(serialized.numpy())
+                    assert (example["genre"], example["split"]) == (genre, split)
+                    assert split_of[example["song_id"]] == split  # a song is never in both splits
+                    assert example["roll"].any()
+        assert info["songs"]["test"] >= 1
+
+
+def test_phrases_in_shards_are_the_extracted_phrases(tmp_path):
+    from mst.extract import PhraseOptions, extract_song
+
+    prepare.prepare_dataset({"good": FIXTURES / "good"}, tmp_path / "out", test_ratio=0.0)
+    stored = {
+        (example["song_id"].decode(), int(example["phrase_index"])): example["roll"][..., 0].astype(bool)
+        for example in records.phrase_dataset(tmp_path / "out", "good", "train", with_metadata=True).as_numpy_iterator()
+    }
+    expected = {}
+    for name in GOOD_FILES:
+        song = extract_song(FIXTURES / "good" / name, PhraseOptions())
+        assert list(song.phrase_indices) == EXPECTED["good"][name]["phrase_indices"]
+        expected.update({(name, int(index)): phrase for index, phrase in zip(song.phrase_indices, song.phrases)})
+    assert stored.keys() == expected.keys()
+    for key, roll in expected.items():
+        np.testing.assert_array_equal(stored[key], roll)
+
+
+# --------------------------------------------------------------------------- determinism
+
+
+def test_worker_count_does_not_change_a_single_byte(tmp_path):
+    status, _, _ = run_cli("--embedded", "--out", tmp_path / "two", "--workers", 2, "--shard-size", 40)
+    assert status == 0
+    prepare.prepare_dataset(prepare.embedded_genre_dirs(), tmp_path / "one", workers=1, shard_size=40)
+    two, one = shard_bytes(tmp_path / "two"), shard_bytes(tmp_path / "one")
+    assert len(one) >= 6 and one == two
+    assert (tmp_path / "one" / "manifest.json").read_bytes() == (tmp_path / "two" / "manifest.json").read_bytes()
+
+
+def test_workers_never_import_tensorflow():
+    probe = (
+        "import sys; import mst.prepare as p; from mst.extract import PhraseOptions;"
+        f"r = p.extract_file({str(FIXTURES / 'good' / 'c_major_scale.mid')!r}, 'c.mid', PhraseOptions());"
+        "assert r.kept and len(r.phrase_indices) == 4;"
+        "print('tensorflow' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False"
+
+
+def test_a_dead_worker_process_is_an_error_not_a_hang(monkeypatch):
+    from concurrent.futures.process import BrokenProcessPool
+
+    class ExecutorWhoseWorkerDies:
+        """Stands in for ProcessPoolExecutor: two results, then the pool breaks."""
+
+        def __init__(self, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc_info):
+            return False
+
+        def map(self, function, tasks, chunksize):
+            for task in list(tasks)[:2]:
+                yield function(task)
+            raise BrokenProcessPool("A process in the process pool was terminated abruptly")
+
+    monkeypatch.setattr(prepare, "ProcessPoolExecutor", ExecutorWhoseWorkerDies)
+    files = [FIXTURES / "good" / name for name in GOOD_FILES]
+    tasks = [(str(path), path.name, prepare.make_phrase_options()) for path in files]
+    with pytest.raises(PrepareError, match=f"worker process died while extracting {files[2]}"):
+        prepare.extract_files(tasks, workers=2)
+
+
+def test_split_is_stable_when_files_are_added(tmp_path):
+    source = FIXTURES / "good" / "c_major_scale.mid"
+    folder = tmp_path / "pop"
+    folder.mkdir()
+    for index in range(30):
+        shutil.copyfile(source, folder / f"song_{index:03d}.mid")
+    before = prepare.prepare_dataset({"pop": folder}, tmp_path / "before")
+    for index in range(30, 60):
+        shutil.copyfile(source, folder / f"song_{index:03d}.mid")
+    after = prepare.prepare_dataset({"pop": folder}, tmp_path / "after")
+    split_before = {song["song_id"]: song["split"] for song in before["songs"]["pop"]}
+    split_after = {song["song_id"]: song["split"] for song in after["songs"]["pop"]}
+    moved_by_fallback = {before["genres"]["pop"]["test_fallback_song"], after["genres"]["pop"]["test_fallback_song"]}
+    assert len(split_after) == 60
+    assert all(split_after[song] == split for song, split in split_before.items() if song not in moved_by_fallback)
+    assert before["genres"]["pop"]["songs"]["test"] >= 1 and after["genres"]["pop"]["songs"]["test"] >= 1
+
+
+# --------------------------------------------------------------------------- output folder safety
+
+
+def test_existing_dataset_is_kept_unless_overwrite(tmp_path):
+    out = tmp_path / "out"
+    first = prepare.prepare_dataset({"good": FIXTURES / "good"}, out, seed=1)
+    with pytest.raises(PrepareError, match="already holds a complete dataset.*--overwrite"):
+        prepare.prepare_dataset({"good": FIXTURES / "good"}, out, seed=2)
+    assert records.load_manifest(out)["split"]["seed"] == 1
+    second = prepare.prepare_dataset({"good": FIXTURES / "good"}, out, seed=2, overwrite=True)
+    assert records.load_manifest(out) == second != first
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging or retired folder left
+
+
+def test_a_folder_with_other_files_is_never_replaced(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "thesis.tex").write_text("precious")
+    status, _, stderr = run_cli("--genre", f"good={FIXTURES / 'good'}", "--out", out, "--overwrite")
+    assert status == 2 and "not part of a prepared dataset (thesis.tex)" in stderr
+    assert (out / "thesis.tex").read_text() == "precious"
+
+
+def test_crash_while_writing_leaves_no_dataset_and_keeps_the_old_one(tmp_path, monkeypatch):
+    real_writer = records.write_split_shards
+    calls = {"n": 0}
+
+    def write_then_crash(*args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError("disk full (simulated)")
+        return real_writer(*args, **kwargs)
+
+    monkeypatch.setattr(records, "write_split_shards", write_then_crash)
+    genres = {"good": FIXTURES / "good", "pop": prepare.embedded_genre_dirs()["pop"]}
+    with pytest.raises(OSError, match="simulated"):
+        prepare.prepare_dataset(genres, tmp_path / "fresh")
+    assert list(tmp_path.iterdir()) == []  # neither the dataset nor its staging folder
+
+    monkeypatch.setattr(records, "write_split_shards", real_writer)
+    old = prepare.prepare_dataset(genres, tmp_path / "kept", seed=1)
+    old_bytes = shard_bytes(tmp_path / "kept")
+    calls["n"] = 0
+    monkeypatch.setattr(records, "write_split_shards", write_then_crash)
+    with pytest.raises(OSError, match="simulated"):
+        prepare.prepare_dataset(genres, tmp_path / "kept", seed=2, overwrite=True)
+    assert records.load_manifest(tmp_path / "kept") == old and shard_bytes(tmp_path / "kept") == old_bytes
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
+
+
+def test_cli_argument_errors(tmp_path):
+    with pytest.raises(SystemExit):
+        prepare.main(["--genre", "pop", "--out", str(tmp_path / "x")], stderr=io.StringIO())
+    status, _, stderr = run_cli("--genre", f"pop={FIXTURES / 'good'}", "--genre", f"pop={FIXTURES / 'good'}", "--out", tmp_path / "x")
+    assert status == 2 and "genre 'pop' given twice" in stderr
+    status, _, stderr = run_cli("--genre", f"pop={FIXTURES / 'good'}", "--out", tmp_path / "x", "--phrase-multiple", 0)
+    assert status == 2 and "phrase_multiple" in stderr
+    status, _, stderr = run_cli("--genre", f"pop={FIXTURES / 'good'}", "--out", tmp_path / "x", "--test-ratio", 1.0)
+    assert status == 2 and "test ratio" in stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_summary_table_lists_every_genre_and_count(tmp_path):
+    manifest = prepare.prepare_dataset({"good": FIXTURES / "good", "pop": prepare.embedded_genre_dirs()["pop"]}, tmp_path / "o")
+    table = prepare.format_summary(manifest)
+    header, *rows = table.splitlines()
+    assert header.split() == ["good", "pop"]
+    labels = [row[: row.index("  ")] for row in rows if "  " in row]
+    assert labels[:3] == ["files found", "files kept", "files skipped"] and labels[-1] == "phrases train / test"
+    phrases_row = next(row for row in rows if row.startswith("phrases train / test"))
+    pop = manifest["genres"]["pop"]
+    assert phrases_row.split()[-3:] == [str(pop["phrases"]["train"]), "/", str(pop["phrases"]["test"])]
+    fallbacks = {genre: info["test_fallback_song"] for genre, info in manifest["genres"].items() if info["test_fallback_song"]}
+    for genre, song in fallbacks.items():
+        assert f"{genre}: no song fell into the test split by hash; moved {song} there" in table
