@@ -661,7 +661,7 @@ def write_midi(
     Raises:
         ValueError: Unknown unit, missing fields, or notes that MIDI cannot hold.
     """
-    from mst.pianoroll import STEP_NOTE_DTYPE, STEPS_PER_BEAT  # noqa: PLC0415  (pianoroll imports this module)
+    from mst.pianoroll import STEP_NOTE_DTYPE, steps_to_ticks  # noqa: PLC0415  (pianoroll imports this module)
 
     notes = np.asarray(notes)
     if unit is None:
@@ -688,8 +688,8 @@ def write_midi(
     start = notes["start"].astype(np.int64)
     end = notes["end"].astype(np.int64)
     if unit == "steps":
-        start = (2 * start * ticks_per_beat + STEPS_PER_BEAT) // (2 * STEPS_PER_BEAT)
-        end = (2 * end * ticks_per_beat + STEPS_PER_BEAT) // (2 * STEPS_PER_BEAT)
+        start = steps_to_ticks(start, ticks_per_beat)
+        end = steps_to_ticks(end, ticks_per_beat)
     names = notes.dtype.names
     out = np.zeros(notes.shape[0], dtype=NOTE_DTYPE)
     out["start"], out["end"], out["pitch"] = start, end, notes["pitch"]

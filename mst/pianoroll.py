@@ -79,6 +79,12 @@ def ticks_to_steps(ticks, ticks_per_beat: int) -> np.ndarray:
     return (2 * STEPS_PER_BEAT * ticks + ticks_per_beat) // (2 * ticks_per_beat)
 
 
+def steps_to_ticks(steps, ticks_per_beat: int) -> np.ndarray:
+    """Tick of each grid step: ``floor(step * ticks_per_beat / 4 + 1/2)``; :func:`ticks_to_steps` maps it back."""
+    steps = np.asarray(steps, dtype=np.int64)
+    return (2 * steps * ticks_per_beat + STEPS_PER_BEAT) // (2 * STEPS_PER_BEAT)
+
+
 def song_length_steps(song: "Song") -> int:
     """Roll length of a song: ``ceil(end_tick * 4 / ticks_per_beat)`` steps (see the module docstring).
 

@@ -216,3 +216,13 @@ def test_grid_matches_pypianoroll_on_aligned_files(name):
     length = min(theirs.shape[0], ours.shape[0])
     assert length >= 256
     np.testing.assert_array_equal(ours[:length], theirs[:length, LOWEST_PITCH:LOWEST_PITCH + NUM_PITCHES])
+
+
+@pytest.mark.parametrize("ticks_per_beat", [1, 3, 96, 220, 480, 960])
+def test_steps_to_ticks_is_inverted_by_ticks_to_steps(ticks_per_beat):
+    steps = np.arange(0, 2000)
+    ticks = pianoroll.steps_to_ticks(steps, ticks_per_beat)
+    assert np.all(np.diff(ticks) >= 0)
+    if ticks_per_beat >= pianoroll.STEPS_PER_BEAT:  # coarser divisions cannot represent every step
+        np.testing.assert_array_equal(pianoroll.ticks_to_steps(ticks, ticks_per_beat), steps)
+    assert pianoroll.steps_to_ticks(4, 480) == 480  # one quarter note
