@@ -529,12 +529,9 @@ def config_from_json(text: str) -> CycleGANConfig | ClassifierConfig:
 
 def save_config(config, path: str | os.PathLike) -> Path:
     """Writes ``config.to_json()`` atomically (temp file + rename); returns the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(config.to_json() + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+    from mst import atomic  # noqa: PLC0415
+
+    return atomic.write_text(path, config.to_json() + "\n")
 
 
 def load_config(path: str | os.PathLike) -> CycleGANConfig | ClassifierConfig:

@@ -56,7 +56,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mst import pianoroll
+from mst import atomic, pianoroll
 from mst.configs import SIGMA_C_EVAL
 from mst.metrics import (
     SCALAR_METRICS,
@@ -142,22 +142,6 @@ class EvaluationInputError(EvaluationError):
 # ============================================================================ small helpers
 
 
-def _write_text_atomic(path: Path, text: str) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f"{path.name}.tmp-{os.getpid()}")
-    try:
-        with open(temporary, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    return path
-
-
 def _jsonable(value):
     """Plain JSON values: numpy → Python, NaN/inf → ``None`` (strict JSON has no NaN)."""
     if isinstance(value, Mapping):
@@ -180,7 +164,7 @@ def _jsonable(value):
 
 def _write_json_atomic(path: Path, payload: Mapping) -> Path:
     text = json.dumps(_jsonable(payload), indent=1, sort_keys=False, ensure_ascii=False, allow_nan=False)
-    return _write_text_atomic(path, text + "\n")
+    return atomic.write_text(path, text + "\n")
 
 
 def _write_csv_atomic(path: Path, header: Sequence[str], rows: Sequence[Sequence]) -> Path:
@@ -189,7 +173,7 @@ def _write_csv_atomic(path: Path, header: Sequence[str], rows: Sequence[Sequence
     writer.writerow(header)
     for row in rows:
         writer.writerow(["" if cell is None else _csv_cell(cell) for cell in row])
-    return _write_text_atomic(path, buffer.getvalue())
+    return atomic.write_text(path, buffer.getvalue())
 
 
 def _csv_cell(value):
@@ -1650,7 +1634,7 @@ def write_report(result: EvaluationResult, out_dir, outputs: Mapping[str, Direct
     payload = result.to_dict()
     payload["files"] = dict(sorted(relative.items()))
     written["results_json"] = _write_json_atomic(out / RESULTS_NAME, payload)
-    written["report"] = _write_text_atomic(out / REPORT_NAME, format_report(result, relative))
+    written["report"] = atomic.write_text(out / REPORT_NAME, format_report(result, relative))
     return written
 
 
@@ -1970,7 +1954,7 @@ def write_classifier_report(result: ClassifierAccuracy, out_dir) -> dict[str, Pa
         "csv": _write_csv_atomic(out / CLASSIFIER_CSV_NAME, ["sigma_c", "accuracy", f"accuracy_{result.genre_a}", f"accuracy_{result.genre_b}", "thesis_accuracy"], rows),
         "json": _write_json_atomic(out / CLASSIFIER_JSON_NAME, result.to_dict()),
     }
-    written["report"] = _write_text_atomic(out / CLASSIFIER_REPORT_NAME, format_classifier_report(result))
+    written["report"] = atomic.write_text(out / CLASSIFIER_REPORT_NAME, format_classifier_report(result))
     return written
 
 
@@ -2247,7 +2231,7 @@ def write_sweep(sweep: Sweep, out_dir) -> dict[str, Path]:
         ),
         "json": _write_json_atomic(out / SWEEP_JSON_NAME, sweep.to_dict()),
     }
-    written["report"] = _write_text_atomic(out / SWEEP_REPORT_NAME, format_sweep(sweep))
+    written["report"] = atomic.write_text(out / SWEEP_REPORT_NAME, format_sweep(sweep))
     return written
 
 

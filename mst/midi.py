@@ -49,6 +49,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import symusic
 
+from mst import atomic
+
 if TYPE_CHECKING:  # heavy optional imports, only for annotations
     import pretty_midi
     from note_seq.protobuf import music_pb2
@@ -603,19 +605,6 @@ def _validate_notes_for_writing(notes: np.ndarray, what: str) -> None:
         raise ValueError(f"{what}: ticks must be below 2**31")
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Writes ``data`` to ``path`` via ``path.tmp-<pid>`` and ``os.replace`` (never a partial file)."""
-    target = Path(path)
-    temporary = target.with_name(f"{target.name}.tmp-{os.getpid()}")
-    try:
-        temporary.write_bytes(data)
-        os.replace(temporary, target)
-    finally:
-        if temporary.exists():
-            temporary.unlink()
-    return target
-
-
 def write_midi(
     path: str | os.PathLike,
     notes: np.ndarray,
@@ -700,4 +689,4 @@ def write_midi(
     _validate_notes_for_writing(out, f"write_midi({path})")
     score = _build_score(ticks_per_beat, _sorted_notes(out), tempos, time_signatures,
                          track_names={int(t): track_name for t in np.unique(out["track"])})
-    return atomic_write_bytes(path, bytes(score.dumps_midi()))
+    return atomic.write_bytes(path, bytes(score.dumps_midi()))

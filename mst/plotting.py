@@ -28,6 +28,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
+from mst import atomic
 from mst.metrics.strength import rank_transfers
 from mst.pianoroll import LOWEST_PITCH, NUM_PITCHES, STEPS_PER_BEAT
 
@@ -73,17 +74,9 @@ def _as_single_roll(roll, name: str) -> np.ndarray:
 
 def _save_figure(figure: Figure, path, dpi: int) -> str:
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    temporary = f"{path}.tmp-{os.getpid()}"
     FigureCanvasAgg(figure)
-    try:
+    with atomic.atomic_path(path) as temporary:
         figure.savefig(temporary, format="png", dpi=dpi)
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
     return path
 
 

@@ -57,6 +57,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mst import atomic
 from mst.pianoroll import NUM_PITCHES, PHRASE_STEPS
 
 MANIFEST_NAME = "manifest.json"
@@ -156,34 +157,6 @@ def sha256_file(path: str | os.PathLike, chunk_bytes: int = 1 << 20) -> str:
         while chunk := handle.read(chunk_bytes):
             digest.update(chunk)
     return digest.hexdigest()
-
-
-def _fsync_file(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _temporary_name(path: Path) -> Path:
-    return path.with_name(f"{path.name}.tmp-{os.getpid()}")
-
-
-def write_json_atomic(path: str | os.PathLike, payload: dict) -> None:
-    """Writes ``payload`` as indented, key-sorted JSON through a temporary name and ``os.replace``."""
-    path = Path(path)
-    temporary = _temporary_name(path)
-    try:
-        with open(temporary, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle, indent=1, sort_keys=True, ensure_ascii=False)
-            handle.write("\n")
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 # --------------------------------------------------------------------------- writing
@@ -315,18 +288,12 @@ def write_split_shards(
     for index in range(num_shards):
         start, stop = index * total // num_shards, (index + 1) * total // num_shards
         final = directory / shard_file_name(genre, split, index, num_shards)
-        temporary = _temporary_name(final)
-        try:
+        with atomic.atomic_path(final) as temporary:
             with tf.io.TFRecordWriter(str(temporary)) as writer:
                 for record in records[start:stop]:
                     writer.write(encode_example(record))
-            _fsync_file(temporary)
             digest = sha256_file(temporary)
             size = temporary.stat().st_size
-            os.replace(temporary, final)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
         infos.append(ShardInfo(final.name, genre, split, stop - start, size, digest))
     return infos
 
@@ -334,7 +301,7 @@ def write_split_shards(
 def write_manifest(directory: str | os.PathLike, manifest: dict) -> Path:
     """Writes ``manifest.json`` atomically (call it last: it marks the dataset complete)."""
     path = Path(directory) / MANIFEST_NAME
-    write_json_atomic(path, manifest)
+    atomic.write_json(path, manifest)
     return path
 
 

@@ -164,15 +164,6 @@ def test_crash_while_writing_a_shard_leaves_no_complete_looking_shard(tmp_path, 
     assert len(list(tf.data.TFRecordDataset(str(tmp_path / names[0])))) == 13
 
 
-def test_write_json_atomic_keeps_old_file_when_serialization_fails(tmp_path):
-    path = tmp_path / "manifest.json"
-    records.write_json_atomic(path, {"a": 1})
-    with pytest.raises(TypeError):
-        records.write_json_atomic(path, {"a": object()})
-    assert json.loads(path.read_text()) == {"a": 1}
-    assert os.listdir(tmp_path) == ["manifest.json"]
-
-
 # --------------------------------------------------------------------------- manifest
 
 
