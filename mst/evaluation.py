@@ -1769,9 +1769,8 @@ def add_signed_noise(phrases: np.ndarray, sigma: float, rng: np.random.Generator
 
     The authors feed ``x·2 − 1 + n`` with ``n ~ N(0, σ_C²)`` (``style_classifier.py``). mst's
     classifiers take {0, 1} phrases and rescale them themselves (``2x − 1``), so the same input is
-    ``x + n/2``: noise of standard deviation ``σ_C / 2`` in the {0, 1} scale. (Note:
-    ``mst.training.classifier_trainer`` monitors accuracy with σ_C added in the {0, 1} scale, i.e.
-    twice the authors' noise.)
+    ``x + n/2``: noise of standard deviation ``σ_C / 2`` in the {0, 1} scale (the same noise the
+    classifier trainer's per-epoch monitor adds, through ``to_signed``/``from_signed``).
 
     Example:
         >>> x = np.zeros((200, 64, 84, 1), np.float32)

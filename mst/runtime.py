@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import warnings
 
 
@@ -25,12 +26,12 @@ def import_tensorflow():
 
     Python exceptions still propagate; only the C++ banner lines are dropped.
     """
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    warnings.filterwarnings("ignore", message="Couldn't find ffmpeg or avconv", category=RuntimeWarning)
-    import sys
-
+    # Already imported: return before touching os.environ, which AutoGraph cannot convert when this
+    # is called from inside tf.data map functions.
     if "tensorflow" in sys.modules:
         return sys.modules["tensorflow"]
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    warnings.filterwarnings("ignore", message="Couldn't find ffmpeg or avconv", category=RuntimeWarning)
     with _stderr_fd_silenced():
         import tensorflow as tf  # noqa: PLC0415
     return tf

@@ -1,0 +1,130 @@
+"""The training run folder: its resolved config, the dataset it trains on, and resume checks.
+
+Layout of ``RUN_DIR``::
+
+    config.json         the resolved config (preset + overrides), written before the first step
+    run.json            dataset identity (folder, manifest sha256) and the preset name
+    checkpoints/        tf.train checkpoints (``ckpt-<global step>``) and their state file
+    progress.json       global step / epoch of the newest checkpoint
+    history.csv         logged losses per step; history.json per epoch; loss_curves.png
+    tensorboard/        TensorBoard event files (scalars per step, pianoroll images per epoch)
+    samples/            epoch_XXXX_{a2b,b2a}.{mid,png} (CycleGAN)
+    best/               best-test-accuracy checkpoint (classifier)
+    export/             SavedModel + .keras files (see mst.export)
+
+Restarting ``train.py`` with the same ``--out`` resumes the run. It refuses when the resolved
+config or the dataset differs from the recorded ones (``--force`` overrides, and the new config
+is recorded).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from mst import atomic, configs, records
+from mst.training.checkpointing import CHECKPOINT_DIR_NAME
+
+CONFIG_FILE_NAME = "config.json"
+RUN_INFO_FILE_NAME = "run.json"
+
+
+class RunDirError(RuntimeError):
+    """The run folder belongs to a different run (config or dataset) or is unusable."""
+
+
+def _describe_differences(old: dict, new: dict) -> str:
+    lines = []
+    for key in sorted(set(old) | set(new)):
+        if old.get(key, "<absent>") != new.get(key, "<absent>"):
+            lines.append(f"  {key}: recorded {old.get(key, '<absent>')!r}, now {new.get(key, '<absent>')!r}")
+    return "\n".join(lines)
+
+
+def dataset_fingerprint(data_dir) -> str:
+    """sha256 of the dataset's ``manifest.json`` (which lists every shard's sha256)."""
+    path = Path(data_dir) / records.MANIFEST_NAME
+    records.load_manifest(data_dir)  # clear error when missing or invalid
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def has_checkpoint(run_dir) -> bool:
+    """Whether the run folder holds a completed checkpoint."""
+    return (Path(run_dir) / CHECKPOINT_DIR_NAME / "checkpoint").is_file()
+
+
+def prepare_run_dir(run_dir, config, data_dir, *, preset: str, force: bool = False) -> bool:
+    """Creates or re-opens a run folder and records the config and dataset.
+
+    Args:
+        run_dir: Run folder (created if missing).
+        config: Resolved config.
+        data_dir: Prepared dataset folder.
+        preset: Preset name the config came from.
+        force: Accept a differing config or dataset (the new ones are recorded).
+
+    Returns:
+        ``True`` if the folder already held this run's ``config.json`` (a resume), ``False`` for a
+        new run.
+
+    Raises:
+        RunDirError: Config or dataset differs from the recorded one and ``force`` is off, or the
+            recorded config cannot be read.
+    """
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    config_path = run_dir / CONFIG_FILE_NAME
+    info_path = run_dir / RUN_INFO_FILE_NAME
+    fingerprint = dataset_fingerprint(data_dir)
+    info = {"preset": preset, "data_dir": str(Path(data_dir).resolve()), "dataset_manifest_sha256": fingerprint}
+    existing = config_path.is_file()
+    if existing:
+        try:
+            recorded = configs.load_config(config_path)
+        except (configs.ConfigError, ValueError, KeyError) as error:
+            raise RunDirError(f"{config_path} cannot be read ({error}); use another --out or delete the folder") from error
+        if type(recorded) is not type(config) or recorded.to_dict() != config.to_dict():
+            if type(recorded) is not type(config):
+                detail = f"  config class: recorded {type(recorded).__name__}, now {type(config).__name__}"
+            else:
+                detail = _describe_differences(recorded.to_dict(), config.to_dict())
+            if not force:
+                raise RunDirError(
+                    f"{run_dir} holds a run with a different config; refusing to resume it.\n{detail}\n"
+                    "Use the same preset and --set values, another --out folder, or --force to continue "
+                    "this run's checkpoints with the new config."
+                )
+            print(f"mst: --force: continuing {run_dir} with a changed config:\n{detail}", flush=True)
+        if info_path.is_file():
+            recorded_info = json.loads(info_path.read_text(encoding="utf-8"))
+            if recorded_info.get("dataset_manifest_sha256") != fingerprint and has_checkpoint(run_dir):
+                message = (
+                    f"{run_dir} was trained on the dataset {recorded_info.get('data_dir')} (manifest sha256 "
+                    f"{recorded_info.get('dataset_manifest_sha256')}), but {data_dir} differs (sha256 {fingerprint}); "
+                    "a resumed run would not see the same batches"
+                )
+                if not force:
+                    raise RunDirError(message + ". Use the original --data, another --out, or --force.")
+                print(f"mst: --force: {message}", flush=True)
+    configs.save_config(config, config_path)
+    atomic.write_json(info_path, info)
+    return existing
+
+
+def load_run_config(run_dir):
+    """The resolved config recorded in a run folder.
+
+    Raises:
+        RunDirError: The folder has no ``config.json``.
+    """
+    path = Path(run_dir) / CONFIG_FILE_NAME
+    if not path.is_file():
+        raise RunDirError(f"{run_dir} is not a training run folder (no {CONFIG_FILE_NAME})")
+    return configs.load_config(path)
+
+
+def load_run_info(run_dir) -> dict:
+    """``run.json`` of a run folder (empty dict when absent)."""
+    path = Path(run_dir) / RUN_INFO_FILE_NAME
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
