@@ -11,6 +11,7 @@ from mst import atomic
 from mst.runtime import import_tensorflow
 from mst.training import devices
 from mst.training.callbacks import LossHistory
+from mst.training.run_dir import prepare_run_dir
 
 HISTORY_JSON_NAME = "history.json"
 LOSS_CURVES_NAME = "loss_curves.png"
@@ -127,6 +128,20 @@ def worker_run_dir(run_dir, strategy) -> Path:
     """
     chief, task_id = devices.worker_role(strategy)
     return Path(run_dir) if chief else Path(run_dir) / "workers" / f"worker_{task_id}"
+
+
+def start_run(config, data_dir, run_dir, options: RunOptions, *, preset: str | None):
+    """The set-up every trainer shares: strategy and seeds, batch split check, this process's run
+    folder (``run.json``/``config.json`` checked or written).
+
+    Returns:
+        ``(strategy, own_run_dir, is_chief)``.
+    """
+    strategy = set_up_runtime(config.seed, options)
+    devices.per_replica_batch_size(config.batch_size, strategy)
+    own_dir = worker_run_dir(run_dir, strategy)
+    prepare_run_dir(own_dir, config, data_dir, preset=preset or config.name, force=options.force)
+    return strategy, own_dir, own_dir == Path(run_dir)
 
 
 def announce_start(run_dir, start_step: int, steps_per_epoch: int, total_steps: int) -> None:

@@ -9,12 +9,11 @@ import numpy as np
 from mst import midi, pianoroll, plotting
 from mst.models.cyclegan import build_cyclegan
 from mst.schedules import ConstantThenLinearDecay, adam_with_decay
-from mst.training import data, devices
+from mst.training import data
 from mst.training.callbacks import CheckpointEverySteps, EpochEndAction, LossHistory, ResumeMetricState, TensorBoardLogger
 from mst.training.checkpointing import RunCheckpointer, TrainingState
-from mst.training.common import EXPORT_DIR_NAME, TENSORBOARD_DIR_NAME, RunOptions, TrainResult, announce_start, set_up_runtime, worker_run_dir, write_history_outputs
+from mst.training.common import EXPORT_DIR_NAME, TENSORBOARD_DIR_NAME, RunOptions, TrainResult, announce_start, start_run, write_history_outputs
 from mst.training.loop import StepPlan, fit_resumable
-from mst.training.run_dir import prepare_run_dir
 
 SAMPLES_DIR_NAME = "samples"
 DIRECTIONS = ("a2b", "b2a")
@@ -138,11 +137,7 @@ def train_cyclegan(config, data_dir, run_dir, options: RunOptions | None = None,
     options = options or RunOptions()
     run_dir = Path(run_dir)
     steps_per_epoch = data.cyclegan_steps_per_epoch(config, data_dir)  # dataset errors before anything is written
-    strategy = set_up_runtime(config.seed, options)
-    devices.per_replica_batch_size(config.batch_size, strategy)
-    own_dir = worker_run_dir(run_dir, strategy)
-    chief, run_dir = own_dir == run_dir, own_dir
-    prepare_run_dir(run_dir, config, data_dir, preset=preset or config.name, force=options.force)
+    strategy, run_dir, chief = start_run(config, data_dir, run_dir, options, preset=preset)
     plan = StepPlan(steps_per_epoch, config.epochs, options.max_steps)
     with strategy.scope():
         model = build_compiled_cyclegan(config, steps_per_epoch, jit_compile=options.xla)
