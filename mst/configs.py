@@ -88,6 +88,13 @@ def _check_genre(name: str, value) -> None:
         raise ConfigError(f"{name} must be a non-empty lower-case genre name, got {value!r}")
 
 
+def _check_pair(genre_a, genre_b) -> None:
+    _check_genre("genre_a", genre_a)
+    _check_genre("genre_b", genre_b)
+    if genre_a == genre_b:
+        raise ConfigError(f"genre_a and genre_b must differ, both are {genre_a!r}")
+
+
 @dataclasses.dataclass(frozen=True)
 class _ConfigBase:
     """Serialization shared by the config classes."""
@@ -194,10 +201,7 @@ class CycleGANConfig(_ConfigBase):
     name: str = "custom"
 
     def __post_init__(self):
-        _check_genre("genre_a", self.genre_a)
-        _check_genre("genre_b", self.genre_b)
-        if self.genre_a == self.genre_b:
-            raise ConfigError(f"genre_a and genre_b must differ, both are {self.genre_a!r}")
+        _check_pair(self.genre_a, self.genre_b)
         if self.variant not in VARIANTS:
             raise ConfigError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
         if self.noise not in NOISE_TYPES:
@@ -277,10 +281,7 @@ class ClassifierConfig(_ConfigBase):
     name: str = "custom"
 
     def __post_init__(self):
-        _check_genre("genre_a", self.genre_a)
-        _check_genre("genre_b", self.genre_b)
-        if self.genre_a == self.genre_b:
-            raise ConfigError(f"genre_a and genre_b must differ, both are {self.genre_a!r}")
+        _check_pair(self.genre_a, self.genre_b)
         object.__setattr__(self, "sigma_c_eval", tuple(float(s) for s in self.sigma_c_eval))
         for s in self.sigma_c_eval:
             _check_number("sigma_c_eval entry", s, minimum=0.0)
