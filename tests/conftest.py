@@ -16,12 +16,41 @@ EMBEDDED_DIR = TESTS_DIR.parent / "mst" / "data" / "embedded"
 SHARED_DATA_DIR = TESTS_DIR.parents[1] / "shared" / "data"
 
 
-def load_fixture_writer():
-    """Imports ``tests/fixtures/make_fixtures.py`` (a script, not a package) as a module."""
-    spec = importlib.util.spec_from_file_location("make_fixtures", FIXTURES_DIR / "make_fixtures.py")
+def load_script(path: Path, module_name: str):
+    """Imports a script that is not part of a package (``train.py``, ``make_fixtures.py``, ...) as a module."""
+    spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def load_fixture_writer():
+    """Imports ``tests/fixtures/make_fixtures.py`` (a script, not a package) as a module."""
+    return load_script(FIXTURES_DIR / "make_fixtures.py", "make_fixtures")
+
+
+def pitch_index(midi_pitch: int) -> int:
+    """Column of a MIDI pitch in a phrase (index 0 = MIDI 24 = C1)."""
+    return midi_pitch - 24
+
+
+def melody_and_chord_phrase():
+    """One 4-bar phrase [64, 84] whose every metric differs from its mirror images (50 active cells, 11 notes).
+
+    bar 1-2: quarter notes C4 C#4 D4 D#4 E4 F4 F#4 on beats 0..6 (steps 4k..4k+3), beat 7 silent
+    bar 3:   silent (beats 8..11)
+    bar 4:   C3 + E3 steps 50-57 (start mid-beat 12, cross beats 13 and 14), G3 steps 50-53,
+             C6 steps 62-63 (an eighth note at the end of beat 15)
+    """
+    import numpy as np  # noqa: PLC0415
+
+    roll = np.zeros((64, 84), dtype=bool)
+    for k in range(7):
+        roll[4 * k : 4 * k + 4, pitch_index(60 + k)] = True
+    roll[50:58, [pitch_index(48), pitch_index(52)]] = True
+    roll[50:54, pitch_index(55)] = True
+    roll[62:64, pitch_index(84)] = True
+    return roll
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,6 @@ them through the real loaders.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -19,19 +18,17 @@ import numpy as np
 import pytest
 
 from evaluation_test import GENRE_A, GENRE_B, SWAP, keras_models, pair_result, write_dataset
+from conftest import load_script
 from mst import evaluation
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-def load_script():
-    spec = importlib.util.spec_from_file_location("evaluate_script", REPO_ROOT / "evaluate.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def load_evaluate_script():
+    return load_script(REPO_ROOT / "evaluate.py", "evaluate_script")
 
 
-script = load_script()
+script = load_evaluate_script()
 
 
 def run_cli(argv, capsys) -> tuple[int, str, str]:

@@ -8,29 +8,9 @@ import pytest
 from mst import metrics
 from mst.metrics import music
 
+from conftest import melody_and_chord_phrase, pitch_index
+
 MODULES = (music, metrics)
-
-
-def _index(midi_pitch: int) -> int:
-    return midi_pitch - 24  # pitch index 0 = MIDI 24 = C1
-
-
-def melody_and_chord_phrase() -> np.ndarray:
-    """One 4-bar phrase [64, 84] whose every metric differs from its mirror images.
-
-    bar 1-2: quarter notes C4 C#4 D4 D#4 E4 F4 F#4 on beats 0..6 (steps 4k..4k+3), beat 7 silent
-    bar 3:   silent (beats 8..11)
-    bar 4:   C3 + E3 steps 50-57 (start mid-beat 12, cross beats 13 and 14), G3 steps 50-53,
-             C6 steps 62-63 (an eighth note at the end of beat 15)
-    """
-    roll = np.zeros((64, 84), dtype=bool)
-    for k in range(7):
-        roll[4 * k : 4 * k + 4, _index(60 + k)] = True
-    roll[50:58, [_index(48), _index(52)]] = True
-    roll[50:54, _index(55)] = True
-    roll[62:64, _index(84)] = True
-    return roll
-
 
 PHRASE = melody_and_chord_phrase()
 
@@ -75,7 +55,7 @@ def test_pypianoroll_regression_fixture():
     # 1 pitch class (10-semitone blocks) and empty-beat rate 1.0 (the non-empty share).
     roll = np.zeros((64, 84), dtype=bool)
     for beat in range(16):
-        roll[4 * beat : 4 * beat + 4, _index(60 + beat % 7)] = True
+        roll[4 * beat : 4 * beat + 4, pitch_index(60 + beat % 7)] = True
     assert music.num_pitch_classes(roll) == 7
     assert music.empty_beat_rate(roll) == 0.0
     assert music.note_count(roll) == 16
@@ -165,9 +145,9 @@ def test_in_scale_ratio_of_fixture():
 def test_in_scale_ratio_prefers_heavier_tonic_among_tied_scales():
     # A3 x4, C4 x3, C#4 x1: A minor and C major both hold 7 of 8; tonic A (4) beats tonic C (3).
     roll = np.zeros((8, 84), dtype=bool)
-    roll[0:4, _index(57)] = True
-    roll[4:7, _index(60)] = True
-    roll[7, _index(61)] = True
+    roll[0:4, pitch_index(57)] = True
+    roll[4:7, pitch_index(60)] = True
+    roll[7, pitch_index(61)] = True
     match = music.in_scale_ratio(roll)
     assert match.ratio == pytest.approx(7 / 8)
     assert music.KEY_NAMES[match.key] == "A minor"

@@ -7,26 +7,9 @@ import pytest
 
 from mst.metrics import transfer
 
+from conftest import melody_and_chord_phrase, pitch_index
+
 MODULES = (transfer,)
-
-
-def _index(midi_pitch: int) -> int:
-    return midi_pitch - 24  # pitch index 0 = MIDI 24 = C1
-
-
-def melody_and_chord_phrase() -> np.ndarray:
-    """The phrase of metrics_music_test: 50 active cells, 11 notes.
-
-    quarter notes C4..F#4 on beats 0..6; C3 + E3 steps 50-57; G3 steps 50-53; C6 steps 62-63.
-    """
-    roll = np.zeros((64, 84), dtype=bool)
-    for k in range(7):
-        roll[4 * k : 4 * k + 4, _index(60 + k)] = True
-    roll[50:58, [_index(48), _index(52)]] = True
-    roll[50:54, _index(55)] = True
-    roll[62:64, _index(84)] = True
-    return roll
-
 
 SOURCE = melody_and_chord_phrase()
 
@@ -40,11 +23,11 @@ def edited_transfer() -> np.ndarray:
     4. C6 (steps 62-63) removed                                  -> onset and 2 cells lost
     """
     roll = SOURCE.copy()
-    roll[2, _index(60)] = False
-    roll[24:28, _index(66)] = False
-    roll[50:54, _index(55)] = False
-    roll[50:54, _index(56)] = True
-    roll[62:64, _index(84)] = False
+    roll[2, pitch_index(60)] = False
+    roll[24:28, pitch_index(66)] = False
+    roll[50:54, pitch_index(55)] = False
+    roll[50:54, pitch_index(56)] = True
+    roll[62:64, pitch_index(84)] = False
     return roll
 
 

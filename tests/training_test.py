@@ -6,7 +6,6 @@
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import random
 from pathlib import Path
@@ -15,6 +14,7 @@ import keras
 import numpy as np
 import pytest
 
+from conftest import load_script
 from mst import configs, records
 from mst.records import DatasetError, PhraseRecord
 from mst.runtime import import_tensorflow
@@ -201,9 +201,7 @@ def test_global_batch_must_split_over_the_replicas():
 
 
 def test_train_script_offers_exactly_the_library_strategies():
-    spec = importlib.util.spec_from_file_location("train_script", Path(__file__).resolve().parents[1] / "train.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script(Path(__file__).resolve().parents[1] / "train.py", "train_script")
     assert script.STRATEGIES == devices.STRATEGY_NAMES
     parser = script.build_argument_parser()
     args = parser.parse_args(["--preset", "p", "--data", "d", "--out", "o", "--set", "a=1", "b=2", "--set", "c=3", "--strategy", "mirrored"])

@@ -7,7 +7,6 @@ and a tiny exported model for the loaders and the command line.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -19,6 +18,7 @@ import numpy as np
 import pretty_midi
 import pytest
 
+from conftest import load_script
 from mst import midi, pianoroll, transfer
 
 REPO_DIR = Path(__file__).resolve().parents[1]
@@ -597,10 +597,7 @@ def test_load_model_is_cached_and_reports_missing_models(tiny_cyclegan, tmp_path
 
 
 def load_cli():
-    spec = importlib.util.spec_from_file_location("transfer_cli", REPO_DIR / "transfer.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(REPO_DIR / "transfer.py", "transfer_cli")
 
 
 @pytest.fixture(scope="module")
