@@ -40,6 +40,8 @@ PAPER_PAIRS = {"jazz_classical": ("jazz", "classical"), "classical_pop": ("class
 
 VARIANTS = ("base", "partial", "full")
 NOISE_TYPES = ("half_normal", "gaussian")
+RECONSTRUCTION_LOSSES = ("l1", "bce", "balanced_l1")
+BALANCING = ("random_per_epoch", "fixed_subset")
 
 PAPER_SIGMA_D = {
     ("jazz_classical", "base"): 1.0,
@@ -155,6 +157,14 @@ class CycleGANConfig(_ConfigBase):
         residual_relu_after_add: ReLU after the residual addition (code, every port); ``False``
             gives the Johnson reference block.
         lambda_cycle: Cycle-loss weight λ (paper and code: 10).
+        cycle_loss: Cycle-term criterion: ``l1`` (paper and code), ``bce`` (binary cross-entropy on
+            the generator's logits) or ``balanced_l1`` (on-cells weighted by 1/(2ρ)). Deviation
+            options: on sparse binary rolls the L1 optimum of every cell is 0, see docs/deviations.md.
+        identity_weight: Weight of the identity term G_A→B(x_B) ≈ x_B (Zhu et al.); 0 = paper/code.
+        content_weight: Weight of a source-vs-own-transfer term; 0 = paper/code.
+        balancing: How the larger domain is cut to the smaller one's size each epoch:
+            ``random_per_epoch`` (a fresh seeded random subset every epoch, as the code) or
+            ``fixed_subset`` (the same subset, smallest uids, every epoch: mst before 0.2).
         gamma: Mixed-discriminator loss weight γ (paper and code: 1; practically irrelevant).
         learning_rate: Adam base rate (code: 2e-4; the PyTorch ports use 2e-3).
         beta_1: Adam β1 (code: 0.5; β2 = 0.999 and ε = 1e-8 are TF1 defaults).
@@ -185,6 +195,10 @@ class CycleGANConfig(_ConfigBase):
     mixed_generator_loss: bool = False
     residual_relu_after_add: bool = True
     lambda_cycle: float = 10.0
+    cycle_loss: str = "l1"
+    identity_weight: float = 0.0
+    content_weight: float = 0.0
+    balancing: str = "random_per_epoch"
     gamma: float = 1.0
     learning_rate: float = 2e-4
     beta_1: float = 0.5
@@ -220,6 +234,12 @@ class CycleGANConfig(_ConfigBase):
             raise ConfigError("mixed_generator_loss needs variant 'partial' or 'full'")
         _check_number("sigma_d", self.sigma_d, minimum=0.0)
         _check_number("lambda_cycle", self.lambda_cycle, minimum=0.0)
+        if self.cycle_loss not in RECONSTRUCTION_LOSSES:
+            raise ConfigError(f"cycle_loss must be one of {RECONSTRUCTION_LOSSES}, got {self.cycle_loss!r}")
+        if self.balancing not in BALANCING:
+            raise ConfigError(f"balancing must be one of {BALANCING}, got {self.balancing!r}")
+        _check_number("identity_weight", self.identity_weight, minimum=0.0)
+        _check_number("content_weight", self.content_weight, minimum=0.0)
         _check_number("gamma", self.gamma, minimum=0.0)
         _check_number("learning_rate", self.learning_rate, minimum=0.0, strict=True)
         _check_number("beta_1", self.beta_1, minimum=0.0)

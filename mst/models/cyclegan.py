@@ -41,10 +41,60 @@ from mst.models.history_pool import HistoryPool, replica_shard
 VARIANTS = ("base", "partial", "full")
 NOISE_TYPES = ("half_normal", "gaussian")
 DIRECTIONS = ("a2b", "b2a")
+RECONSTRUCTION_LOSSES = ("l1", "bce", "balanced_l1")
+"""Per-cell criteria for the cycle (and identity/content) terms: ``l1`` is the authors' code."""
 
 
 def _mse(x, target: float):
     return ops.mean(ops.square(ops.cast(x, "float32") - target))
+
+
+def reconstruction_loss(kind: str, target, probabilities, logits=None):
+    """Mean per-cell reconstruction loss of a roll batch against its binary target.
+
+    Args:
+        kind: ``"l1"`` (authors: ``mean|x - y|``), ``"bce"`` (binary cross-entropy computed on the
+            generator's pre-sigmoid ``logits``, so its gradient does not vanish when the sigmoid
+            saturates) or ``"balanced_l1"`` (L1 with on-cells weighted by ``1/(2ρ)`` and off-cells
+            by ``1/(2(1-ρ))``, ρ the batch's on-cell share, so that silence costs 0.5 instead of ρ).
+        target: Binary rolls ``x``.
+        probabilities: The generator's sigmoid output ``y``.
+        logits: The generator's pre-sigmoid output (needed for ``"bce"``).
+
+    Returns:
+        A float32 scalar.
+
+    Example:
+    >>> import numpy as np
+    >>> x = np.array([[1.0, 0.0, 0.0, 0.0]])
+    >>> silence = np.zeros_like(x)
+    >>> float(reconstruction_loss("l1", x, silence)), float(reconstruction_loss("balanced_l1", x, silence))
+    (0.25, 0.5)
+    """
+    target = ops.cast(target, "float32")
+    probabilities = ops.cast(probabilities, "float32")
+    if kind == "l1":
+        return ops.mean(ops.abs(target - probabilities))
+    if kind == "bce":
+        if logits is None:
+            raise ValueError("the 'bce' reconstruction loss needs the generator's logits")
+        logits = ops.cast(logits, "float32")
+        # max(z, 0) - z*x + log(1 + exp(-|z|)): stable for any logit
+        return ops.mean(ops.relu(logits) - logits * target + ops.log1p(ops.exp(-ops.abs(logits))))
+    if kind == "balanced_l1":
+        on_share = ops.clip(ops.mean(target), 1e-6, 1.0 - 1e-6)
+        weights = target / (2.0 * on_share) + (1.0 - target) / (2.0 * (1.0 - on_share))
+        return ops.mean(weights * ops.abs(target - probabilities))
+    raise ValueError(f"reconstruction loss must be one of {RECONSTRUCTION_LOSSES}, got {kind!r}")
+
+
+def generator_logits_view(generator: keras.Model) -> keras.Model:
+    """A model sharing ``generator``'s layers that returns ``(logits, sigmoid output)`` in one pass.
+
+    The generator ends in ``conv_out`` (pre-sigmoid) followed by the ``sigmoid`` activation; the
+    saved generator stays the raw sigmoid model, this view only adds the logits for the BCE terms.
+    """
+    return keras.Model(generator.input, [generator.get_layer("conv_out").output, generator.output], name=f"{generator.name}_with_logits")
 
 
 def _num_replicas() -> int:
@@ -81,6 +131,13 @@ class CycleGAN(keras.Model):
         mixed_generator_loss: Add the mixed discriminators' adversarial term to the generator
             loss (default ``False``, as the paper and code; see the module docstring).
         residual_relu_after_add: Residual-block variant of the generators (``True``: authors').
+        cycle_loss: Criterion of the cycle term, one of :data:`RECONSTRUCTION_LOSSES` (``"l1"``:
+            authors' code and paper; see :func:`reconstruction_loss`).
+        identity_weight: Weight of Zhu et al.'s identity term ``G_A→B(x_B) ≈ x_B``,
+            ``G_B→A(x_A) ≈ x_A`` with the ``cycle_loss`` criterion (0: paper and code).
+        content_weight: Weight of a content term between each source and its own transfer,
+            ``rec(x_A, G_A→B(x_A)) + rec(x_B, G_B→A(x_B))`` with the ``cycle_loss`` criterion
+            (0: paper and code). It pulls a transfer towards the notes of its source.
         seed: Base seed of every initializer, the noise and the pool (``None``: random).
         **kwargs: Standard model arguments (``name``, ...).
 
@@ -110,6 +167,9 @@ class CycleGAN(keras.Model):
         pool_for_base: bool = False,
         mixed_generator_loss: bool = False,
         residual_relu_after_add: bool = True,
+        cycle_loss: str = "l1",
+        identity_weight: float = 0.0,
+        content_weight: float = 0.0,
         seed: int | None = None,
         **kwargs,
     ):
@@ -127,6 +187,10 @@ class CycleGAN(keras.Model):
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if mixed_generator_loss and variant == "base":
             raise ValueError("mixed_generator_loss needs the mixed discriminators of variant 'partial' or 'full'")
+        if cycle_loss not in RECONSTRUCTION_LOSSES:
+            raise ValueError(f"cycle_loss must be one of {RECONSTRUCTION_LOSSES}, got {cycle_loss!r}")
+        if identity_weight < 0 or content_weight < 0:
+            raise ValueError(f"identity_weight and content_weight must be >= 0, got {identity_weight}, {content_weight}")
         self.generator_filters = int(generator_filters)
         self.generator_residual_blocks = int(generator_residual_blocks)
         self.discriminator_filters = int(discriminator_filters)
@@ -140,6 +204,9 @@ class CycleGAN(keras.Model):
         self.pool_for_base = bool(pool_for_base)
         self.mixed_generator_loss = bool(mixed_generator_loss)
         self.residual_relu_after_add = bool(residual_relu_after_add)
+        self.cycle_loss = cycle_loss
+        self.identity_weight = float(identity_weight)
+        self.content_weight = float(content_weight)
         self.seed = seed
 
         def gen(name):
@@ -171,8 +238,15 @@ class CycleGAN(keras.Model):
         else:
             self.history_pool = None
         self.noise_seed_generator = keras.random.SeedGenerator(derive_seed(seed, "noise"), name="noise_seed")
+        # Logit views share the generators' layers; set past Keras' attribute tracking so that
+        # checkpoints and .keras files hold each weight once, under the generator's own name.
+        object.__setattr__(self, "_logit_views", {d: generator_logits_view(self.generator(d)) for d in DIRECTIONS})
 
         names = ["g_loss", "cycle_loss", "g_adv_a2b", "g_adv_b2a"]
+        if self.identity_weight:
+            names.append("identity_loss")
+        if self.content_weight:
+            names.append("content_loss")
         if self.mixed_generator_loss:
             names.append("g_adv_mixed")
         names += ["d_loss", "d_a_loss", "d_b_loss"]
@@ -297,6 +371,9 @@ class CycleGAN(keras.Model):
                 "pool_for_base": self.pool_for_base,
                 "mixed_generator_loss": self.mixed_generator_loss,
                 "residual_relu_after_add": self.residual_relu_after_add,
+                "cycle_loss": self.cycle_loss,
+                "identity_weight": self.identity_weight,
+                "content_weight": self.content_weight,
                 "seed": self.seed,
             }
         )
@@ -336,7 +413,9 @@ class CycleGAN(keras.Model):
         """The generator objective of one step (spec §4.2), on this replica's batch.
 
         ``g_loss = MSE(D_B(x̂_B + n), 1) + MSE(D_A(x̂_A + n), 1) + cycle_loss`` with ``cycle_loss =
-        λ·(mean|x_A − x̃_A| + mean|x_B − x̃_B|)``; with ``mixed_generator_loss`` also
+        λ·(rec(x_A, x̃_A) + rec(x_B, x̃_B))`` (``rec`` = mean L1 for the default ``cycle_loss="l1"``,
+        see :func:`reconstruction_loss`); plus the identity and content terms when their weights are
+        non-zero; with ``mixed_generator_loss`` also
         ``+ γ·[MSE(D_A,m(x̂_A + n), 1) + MSE(D_B,m(x̂_B + n), 1)]``.
 
         Args:
@@ -349,15 +428,30 @@ class CycleGAN(keras.Model):
             Dict with the scalar losses ``g_loss``, ``cycle_loss``, ``g_adv_a2b``, ``g_adv_b2a``
             (and ``g_adv_mixed``) and the tensors ``fake_a`` (x̂_A = G_B→A(x_B)) and ``fake_b``.
         """
-        fake_b = self.generator_a2b(x_a, training=training)
-        cycle_a = self.generator_b2a(fake_b, training=training)
-        fake_a = self.generator_b2a(x_b, training=training)
-        cycle_b = self.generator_a2b(fake_a, training=training)
+        def run(direction, x):
+            logits, probabilities = self._logit_views[direction](x, training=training)
+            return probabilities, logits
+
+        def rec(target, output):
+            return reconstruction_loss(self.cycle_loss, target, *output)
+
+        fake_b, fake_b_logits = run("a2b", x_a)
+        cycle_a = run("b2a", fake_b)
+        fake_a, fake_a_logits = run("b2a", x_b)
+        cycle_b = run("a2b", fake_a)
         g_adv_a2b = _mse(self.discriminator_b(self._noisy(fake_b, noise), training=training), 1.0)
         g_adv_b2a = _mse(self.discriminator_a(self._noisy(fake_a, noise), training=training), 1.0)
-        cycle_loss = self.lambda_cycle * (ops.mean(ops.abs(x_a - cycle_a)) + ops.mean(ops.abs(x_b - cycle_b)))
+        cycle_loss = self.lambda_cycle * (rec(x_a, cycle_a) + rec(x_b, cycle_b))
         losses = {"g_adv_a2b": g_adv_a2b, "g_adv_b2a": g_adv_b2a, "cycle_loss": cycle_loss}
         g_loss = g_adv_a2b + g_adv_b2a + cycle_loss
+        if self.identity_weight:
+            identity_loss = self.identity_weight * (rec(x_b, run("a2b", x_b)) + rec(x_a, run("b2a", x_a)))
+            losses["identity_loss"] = identity_loss
+            g_loss = g_loss + identity_loss
+        if self.content_weight:
+            content_loss = self.content_weight * (rec(x_a, (fake_b, fake_b_logits)) + rec(x_b, (fake_a, fake_a_logits)))
+            losses["content_loss"] = content_loss
+            g_loss = g_loss + content_loss
         if self.mixed_generator_loss:
             g_adv_mixed = _mse(self.discriminator_a_mixed(self._noisy(fake_a, noise), training=training), 1.0) + _mse(
                 self.discriminator_b_mixed(self._noisy(fake_b, noise), training=training), 1.0
@@ -520,6 +614,9 @@ def build_cyclegan(config) -> CycleGAN:
         pool_for_base=config.pool_for_base,
         mixed_generator_loss=config.mixed_generator_loss,
         residual_relu_after_add=config.residual_relu_after_add,
+        cycle_loss=config.cycle_loss,
+        identity_weight=config.identity_weight,
+        content_weight=config.content_weight,
         seed=config.seed,
         name=f"cyclegan_{config.genre_a}_{config.genre_b}_{config.variant}",
     )

@@ -118,10 +118,11 @@ class PairEpochs:
     pipeline that reshuffles per iteration (like :func:`mst.records.cyclegan_dataset`) would
     train on another order than the one a resumed run expects.
 
-    Reading follows :func:`mst.records.cyclegan_dataset`: the shards of the train split in
-    manifest order, the larger side of the pair balanced down to the smaller one by keeping the
-    phrases with the smallest ``uid`` (the same deterministic subset), shuffling of the packed
-    records (small) before decoding, ``drop_remainder=True``. The mixed set M (``mixed_genres``)
+    Reading: the shards of the train split in manifest order, the larger side of the pair balanced
+    down to the smaller one, shuffling of the packed records (small) before decoding,
+    ``drop_remainder=True``. Balancing ``random_per_epoch`` (the authors' code) draws a fresh
+    random subset of the larger side every epoch from the epoch's seed (so a resumed run draws the
+    same one); ``fixed_subset`` keeps the phrases with the smallest ``uid`` in every epoch. The mixed set M (``mixed_genres``)
     is shuffled on its own and repeated, so it never shortens the epoch.
 
     Args:
@@ -131,21 +132,27 @@ class PairEpochs:
         batch_size: Batch size of each side (and of M).
         seed: The run's seed.
         mixed_genres: Genres of M, or empty/``None`` for no M.
+        balancing: ``"random_per_epoch"`` or ``"fixed_subset"`` (see above).
     """
 
-    def __init__(self, data_dir, genre_a: str, genre_b: str, batch_size: int, seed: int, mixed_genres=None):
+    def __init__(self, data_dir, genre_a: str, genre_b: str, batch_size: int, seed: int, mixed_genres=None, balancing: str = "fixed_subset"):
+        if balancing not in ("random_per_epoch", "fixed_subset"):
+            raise ValueError(f"balancing must be 'random_per_epoch' or 'fixed_subset', got {balancing!r}")
+        self.balancing = balancing
         self.data_dir = data_dir
         self.manifest = records.load_manifest(data_dir)
         self.genres = (genre_a, genre_b)
         self.batch_size = batch_size
         self.seed = seed
         self.mixed_genres = tuple(mixed_genres or ())
-        counts = {genre: records.count(self.manifest, genre, "train") for genre in self.genres}
-        self.per_side = min(counts.values())
-        # uid threshold of the balanced subset, read once (None: the side is kept whole).
+        self.counts = {genre: records.count(self.manifest, genre, "train") for genre in self.genres}
+        self.per_side = min(self.counts.values())
+        # uid threshold of the fixed balanced subset, read once (None: the side is kept whole).
         self.uid_limits = {
-            genre: None if count == self.per_side else records.balanced_uid_threshold(records.read_uids(data_dir, genre, "train", self.manifest), self.per_side)
-            for genre, count in counts.items()
+            genre: None
+            if count == self.per_side or balancing == "random_per_epoch"
+            else records.balanced_uid_threshold(records.read_uids(data_dir, genre, "train", self.manifest), self.per_side)
+            for genre, count in self.counts.items()
         }
 
     @property
@@ -170,6 +177,10 @@ class PairEpochs:
                 return tf.io.parse_single_example(serialized, uid_spec)["uid"] <= limit
 
             dataset = dataset.filter(keep).take(self.per_side)
+        elif self.counts[genre] > self.per_side:
+            # a fresh random subset per epoch: shuffle the whole side with the epoch's seed, then cut
+            buffer = min(self.counts[genre], records.MAX_SHUFFLE_BUFFER)
+            dataset = dataset.shuffle(buffer, seed=seed + 7, reshuffle_each_iteration=False).take(self.per_side)
         dataset = dataset.shuffle(min(self.per_side, records.MAX_SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=False)
         return dataset.batch(self.batch_size, drop_remainder=True).map(_decoder(), num_parallel_calls=tf.data.AUTOTUNE)
 
@@ -189,7 +200,7 @@ class PairEpochs:
 
 def cyclegan_epochs(config, data_dir) -> PairEpochs:
     """The :class:`PairEpochs` of a CycleGAN config (global batch per side)."""
-    return PairEpochs(data_dir, config.genre_a, config.genre_b, config.batch_size, config.seed, config.mixed_genres)
+    return PairEpochs(data_dir, config.genre_a, config.genre_b, config.batch_size, config.seed, config.mixed_genres, balancing=config.balancing)
 
 
 def classifier_steps_per_epoch(config, data_dir) -> int:
