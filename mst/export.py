@@ -252,7 +252,8 @@ def _load_keras(path: Path):
     import keras  # noqa: PLC0415
 
     import mst.layers  # noqa: F401, PLC0415  (registers the custom layers)
-    import mst.models  # noqa: F401, PLC0415  (registers CycleGAN, HistoryPool, the schedule)
+    import mst.models  # noqa: F401, PLC0415  (registers CycleGAN, HistoryPool)
+    import mst.schedules  # noqa: F401, PLC0415  (registers the learning-rate schedule of saved optimizers)
 
     return keras.saving.load_model(str(path), safe_mode=True)
 

@@ -180,8 +180,8 @@ def collapse_warnings(stats: dict[str, float], direction: str) -> list[str]:
         out.append(f"{direction}: {1 - stats['nonempty_cycle']:.0%} of cycles are silent")
     if stats["cycle_l1"] >= 0.98 * stats["cycle_l1_zero_floor"] or not stats["cycle_auc"] > 0.6:
         out.append(
-            f"{direction}: the cycle is at the all-zero floor (cycle L1 {stats['cycle_l1']:.4f} vs {stats['cycle_l1_zero_floor']:.4f} for silence, "
-            f"AUC {stats['cycle_auc']:.2f}): it reconstructs nothing"
+            f"{direction}: the cycle is no better than silence (cycle L1 {stats['cycle_l1']:.4f}, all-zero floor "
+            f"{stats['cycle_l1_zero_floor']:.4f}, AUC {stats['cycle_auc']:.2f}): it reconstructs nothing"
         )
     if stats["transfer_sameness"] > max(2 * stats["target_sameness"], 0.5) and stats["nonempty_transfer"] > 0:
         out.append(
