@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Evaluates genre-transfer models the way Brunner et al. 2018 did, and beyond (``mst.evaluation``).
+"""Evaluates genre-transfer models the way Brunner et al. 2018 did, and beyond (``mst.models.cyclegan.cyclegan_evaluation``).
 
 Three modes:
 
@@ -134,7 +134,7 @@ def build_classifier_parser() -> argparse.ArgumentParser:
 
 
 def _run(argv: list[str]) -> str:
-    from mst import evaluation  # noqa: PLC0415  (imports numpy/scipy; TensorFlow only when models load)
+    from mst.models.cyclegan import cyclegan_evaluation as evaluation  # noqa: PLC0415  (imports numpy/scipy; TensorFlow only when models load)
 
     if argv and argv[0] == "sweep":
         args = build_sweep_parser().parse_args(argv[1:])
@@ -184,7 +184,7 @@ def _run(argv: list[str]) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status (see the module docstring)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    from mst.evaluation import EvaluationError, EvaluationInputError  # noqa: PLC0415
+    from mst.models.cyclegan.cyclegan_evaluation import EvaluationError, EvaluationInputError  # noqa: PLC0415
 
     try:
         report = _run(argv)

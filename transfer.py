@@ -22,7 +22,7 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 def build_parser() -> argparse.ArgumentParser:
     """The command line (kept free of TensorFlow so ``--help`` is instant)."""
-    from mst import transfer  # noqa: PLC0415
+    from mst.models.cyclegan import song_transfer as transfer  # noqa: PLC0415
 
     parser = argparse.ArgumentParser(
         prog="transfer.py",
@@ -121,7 +121,7 @@ def _describe(result) -> str:
 
 
 def _single_output(source: Path, out: str | None, direction: str) -> Path:
-    from mst import transfer  # noqa: PLC0415
+    from mst.models.cyclegan import song_transfer as transfer  # noqa: PLC0415
 
     name = transfer.default_output_name(source, direction)
     if out is None:
@@ -152,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     from mst.runtime import import_tensorflow  # noqa: PLC0415
 
     import_tensorflow()  # quiet start before the model loader imports TensorFlow
-    from mst import transfer  # noqa: PLC0415
+    from mst.models.cyclegan import song_transfer as transfer  # noqa: PLC0415
 
     try:
         model = transfer.load_model(args.model)

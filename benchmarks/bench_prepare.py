@@ -44,8 +44,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from mst import prepare  # noqa: E402
-from mst.extract import PhraseOptions  # noqa: E402
-from mst.pianoroll import LOWEST_PITCH, NUM_PITCHES, PHRASE_STEPS  # noqa: E402
+from mst.encodings.pianoroll_extract import PhraseOptions  # noqa: E402
+from mst.encodings.pianoroll import LOWEST_PITCH, NUM_PITCHES, PHRASE_STEPS  # noqa: E402
 
 CORPORA = {"pop909": "pop909/midi", "piano_midi_de": "piano_midi_de/midis", "wjazzd_solos": "wjazzd_solos/midi"}
 DEFAULT_DATA_ROOT = REPO.parent / "shared" / "data"

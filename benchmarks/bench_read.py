@@ -31,7 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from mst import prepare, records  # noqa: E402
-from mst.extract import PhraseOptions  # noqa: E402
+from mst.encodings.pianoroll_extract import PhraseOptions  # noqa: E402
 
 DEFAULT_DATA_ROOT = REPO.parent / "shared" / "data"
 CORPORA = {"pop": "pop909/midi", "classical": "piano_midi_de/midis", "jazz": "wjazzd_solos/midi"}

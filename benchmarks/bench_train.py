@@ -35,7 +35,7 @@ tf = import_tensorflow()
 import keras  # noqa: E402
 
 from mst.configs import get_config  # noqa: E402
-from mst.training.cyclegan_trainer import build_compiled_cyclegan  # noqa: E402
+from mst.models.cyclegan.cyclegan_task import build_compiled_cyclegan  # noqa: E402
 
 
 # Keras 3's Conv2DTranspose does not subclass Conv2D.

@@ -6,9 +6,9 @@
 A synthetic song (piano chords, a melody, a bass line and drums; 3 minutes at 120 BPM = 360 beats =
 1,440 steps = 23 phrases, the last one incomplete) is written once. Each configuration gets its own
 generator with random weights (timing does not depend on the weights), wrapped once in a
-:class:`mst.transfer.TransferModel`, and one warm-up transfer (``tf.function`` tracing). The timed
+:class:`mst.models.cyclegan.song_transfer.TransferModel`, and one warm-up transfer (``tf.function`` tracing). The timed
 runs are interleaved round-robin (the host is noisy; environment spec §5.2) and each is a full
-:func:`mst.transfer.transfer_song`: read + filter, roll + phrases, generator, binarize + stitch, write
+:func:`mst.models.cyclegan.song_transfer.transfer_song`: read + filter, roll + phrases, generator, binarize + stitch, write
 MIDI. Medians are printed with the range, plus the ratio to the 1 s target for the paper size.
 
 The host is shared, so each round also measures the float32 GEMM rate of the moment; the generator's
@@ -96,8 +96,9 @@ def main(argv=None) -> int:
 
     tf = import_tensorflow()
 
-    from mst import configs, transfer
-    from mst.models.cyclegan import build_generator
+    from mst import configs
+    from mst.models.cyclegan import song_transfer as transfer
+    from mst.models.cyclegan.cyclegan_generator import build_generator
 
     cpu_preset = configs.get_config("cyclegan_jazz_classical_cpu")
     cpu_shape = (cpu_preset.generator_filters, cpu_preset.generator_residual_blocks)

@@ -23,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mst import extract, prepare
+from mst import prepare
+from mst.encodings import pianoroll_extract as extract
 from mst.runtime import import_tensorflow
 
 EMBEDDED_DIR = Path(__file__).resolve().parent / "data" / "embedded"
@@ -92,7 +93,7 @@ def run_demo(out: Path, *, epochs: int, classifier_epochs: int, fresh: bool) -> 
     artifacts["loss_curves"] = run_dir / "loss_curves.png"
     _done(t)
 
-    from mst import transfer  # noqa: PLC0415
+    from mst.models.cyclegan import song_transfer as transfer  # noqa: PLC0415
 
     t = _step("3/6 transfer one embedded song each way (SavedModel export)")
     model = transfer.load_model(artifacts["model"] / "saved_model")
@@ -114,7 +115,7 @@ def run_demo(out: Path, *, epochs: int, classifier_epochs: int, fresh: bool) -> 
     artifacts["classifier"] = classifier_dir
     _done(t)
 
-    from mst import evaluation  # noqa: PLC0415
+    from mst.models.cyclegan import cyclegan_evaluation as evaluation  # noqa: PLC0415
 
     t = _step("5/6 evaluate the CycleGAN with the paper's protocol")
     result, paths = evaluation.run_evaluation(artifacts["model"], classifier_dir, data_dir, out / "report", label="demo (cyclegan_tiny)")

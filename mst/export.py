@@ -7,7 +7,7 @@ An export folder (``train.py`` writes ``RUN_DIR/export`` at the end of a run) ho
                             endpoints ``a2b`` and ``b2a``; classifier: endpoint ``classify``. Every
                             endpoint takes one float32 tensor ``[None, 64, 84, 1]`` named ``phrases``
                             (the project's {0, 1} rolls). Generators return ``{"probabilities": ...,
-                            "roll": ...}`` (sigmoid output and its :func:`mst.pianoroll.binarize`
+                            "roll": ...}`` (sigmoid output and its :func:`mst.encodings.pianoroll.binarize`
                             0.5-threshold, both float32 ``[N, 64, 84, 1]``); the classifier returns
                             ``{"probabilities": [N, 2]}`` (softmax; column 0 = genre A).
                             Loading needs TensorFlow only, not mst or Keras custom objects.
@@ -41,7 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
-from mst import atomic, pianoroll
+from mst import atomic
+from mst.encodings import pianoroll
 from mst.runtime import import_tensorflow
 
 SAVED_MODEL_DIR_NAME = "saved_model"
@@ -165,7 +166,7 @@ def export_classifier(classifier, out_dir, *, config=None, info: dict | None = N
 
 
 def export_cyclegan(model, out_dir, *, config=None, global_step: int | None = None, preset: str | None = None) -> Path:
-    """Exports a trained :class:`mst.models.cyclegan.CycleGAN`.
+    """Exports a trained :class:`mst.models.cyclegan.cyclegan.CycleGAN`.
 
     Writes the SavedModel (``a2b``, ``b2a``), ``generator_a2b.keras``, ``generator_b2a.keras`` and
     ``cyclegan.keras`` (the whole model with discriminators, pool and optimizers; it reloads with
@@ -253,7 +254,7 @@ def _load_keras(path: Path):
 
     import mst.layers  # noqa: F401, PLC0415  (registers the custom layers)
     import mst.models  # noqa: F401, PLC0415  (registers CycleGAN, HistoryPool)
-    import mst.schedules  # noqa: F401, PLC0415  (registers the learning-rate schedule of saved optimizers)
+    import mst.training.schedules  # noqa: F401, PLC0415  (registers the learning-rate schedule of saved optimizers)
 
     return keras.saving.load_model(str(path), safe_mode=True)
 
@@ -344,7 +345,7 @@ def load_generators(path) -> GeneratorPair:
         return GeneratorPair(generators, source=str(path), kind="keras", genre_a=info.get("genre_a"), genre_b=info.get("genre_b"))
     run_dir, prefix = _checkpoint_location(path)
     from mst.configs import CycleGANConfig  # noqa: PLC0415
-    from mst.models.cyclegan import build_cyclegan  # noqa: PLC0415
+    from mst.models.cyclegan.cyclegan import build_cyclegan  # noqa: PLC0415
     from mst.training.checkpointing import CHECKPOINT_DIR_NAME  # noqa: PLC0415
 
     if not (run_dir / "config.json").is_file():
@@ -429,9 +430,9 @@ def load_classifier(path, which: str = "last") -> GenreClassifier:
         return GenreClassifier(_classifier_endpoint(model), source=str(path), kind="keras", genre_a=info.get("genre_a"), genre_b=info.get("genre_b"), keep_alive=model)
     run_dir, prefix = _checkpoint_location(path)
     from mst.configs import ClassifierConfig  # noqa: PLC0415
-    from mst.models.classifier import build_genre_classifier  # noqa: PLC0415
+    from mst.models.genre_classifier.genre_classifier import build_genre_classifier  # noqa: PLC0415
     from mst.training.checkpointing import CHECKPOINT_DIR_NAME  # noqa: PLC0415
-    from mst.training.classifier_trainer import BEST_DIR_NAME  # noqa: PLC0415
+    from mst.models.genre_classifier.genre_classifier_task import BEST_DIR_NAME  # noqa: PLC0415
 
     if not (run_dir / "config.json").is_file():
         raise ExportError(f"{path} is neither a classifier export, a SavedModel, a .keras file, a run folder nor a checkpoint")
@@ -471,7 +472,7 @@ def export_run(run_dir, out_dir=None) -> list[Path]:
     """
     from mst.configs import CycleGANConfig  # noqa: PLC0415
     from mst.training.checkpointing import CHECKPOINT_DIR_NAME  # noqa: PLC0415
-    from mst.training.common import EXPORT_DIR_NAME  # noqa: PLC0415
+    from mst.training.driver import EXPORT_DIR_NAME  # noqa: PLC0415
     from mst.training.run_dir import RunDirError, load_run_config, load_run_info  # noqa: PLC0415
 
     run_dir = Path(run_dir)
@@ -482,13 +483,13 @@ def export_run(run_dir, out_dir=None) -> list[Path]:
     preset = load_run_info(run_dir).get("preset", config.name)
     out_dir = Path(out_dir) if out_dir is not None else run_dir / EXPORT_DIR_NAME
     if isinstance(config, CycleGANConfig):
-        from mst.models.cyclegan import build_cyclegan  # noqa: PLC0415
+        from mst.models.cyclegan.cyclegan import build_cyclegan  # noqa: PLC0415
 
         model = build_cyclegan(config)
         prefix = _restore_inference_weights(model, run_dir, None, CHECKPOINT_DIR_NAME)
         return [export_cyclegan(model, out_dir, config=config, global_step=_checkpoint_step(prefix), preset=preset)]
-    from mst.models.classifier import build_genre_classifier  # noqa: PLC0415
-    from mst.training.classifier_trainer import BEST_DIR_NAME, BEST_EXPORT_DIR_NAME, read_best_info  # noqa: PLC0415
+    from mst.models.genre_classifier.genre_classifier import build_genre_classifier  # noqa: PLC0415
+    from mst.models.genre_classifier.genre_classifier_task import BEST_DIR_NAME, BEST_EXPORT_DIR_NAME, read_best_info  # noqa: PLC0415
 
     model = build_genre_classifier(config.filters, seed=config.seed, name=f"classifier_{config.genre_a}_{config.genre_b}")
     prefix = _restore_inference_weights(model, run_dir, None, CHECKPOINT_DIR_NAME)

@@ -21,7 +21,7 @@ import hashlib
 import keras
 from keras import ops
 
-from mst import pianoroll
+from mst.encodings import pianoroll
 
 KERNEL_STDDEV = 0.02
 """Standard deviation of the truncated-normal kernel initializer ([TF1] ``ops.conv2d``)."""
@@ -337,10 +337,10 @@ class ResidualBlock(keras.layers.Layer):
 
 @keras.saving.register_keras_serializable(package="mst")
 class ToSigned(keras.layers.Layer):
-    """Maps a {0,1} phrase to {-1,+1} (and [0,1] to [-1,1]) with :func:`mst.pianoroll.to_signed`.
+    """Maps a {0,1} phrase to {-1,+1} (and [0,1] to [-1,1]) with :func:`mst.encodings.pianoroll.to_signed`.
 
     The genre classifier applies it as its first layer, so callers always feed the project's
-    {0,1} representation and the scaling formula lives only in ``mst.pianoroll``.
+    {0,1} representation and the scaling formula lives only in ``mst.encodings.pianoroll``.
 
     Example:
     >>> import numpy as np

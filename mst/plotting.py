@@ -29,8 +29,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from mst import atomic
-from mst.metrics.strength import rank_transfers
-from mst.pianoroll import LOWEST_PITCH, NUM_PITCHES, STEPS_PER_BEAT
+from mst.models.cyclegan.strength import rank_transfers
+from mst.encodings.pianoroll import LOWEST_PITCH, NUM_PITCHES, STEPS_PER_BEAT
 
 STEPS_PER_BAR = 4 * STEPS_PER_BEAT
 DEFAULT_DPI = 100
@@ -338,7 +338,7 @@ def save_ranking_png(
 ) -> str:
     """Saves the strongest and weakest transfers of one direction (origin | transfer | cycle rows).
 
-    Phrases are ranked as in the authors' ranking file (:func:`mst.metrics.strength.rank_transfers`:
+    Phrases are ranked as in the authors' ranking file (:func:`mst.models.cyclegan.strength.rank_transfers`:
     by ``|P_origin − P_transfer|`` of the source genre, largest first). The top ``n_each`` rows are
     the strongest transfers, the bottom ``n_each`` the weakest; with fewer than ``2 · n_each``
     phrases every phrase is shown once, in rank order.

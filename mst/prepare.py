@@ -4,11 +4,11 @@ Pipeline, per genre folder:
 
 1. find every ``*.mid`` / ``*.midi`` file below it (case-insensitive, recursive), sorted by the path
    relative to the folder, which is the ``song_id``;
-2. run :func:`mst.extract.extract_song` on each file, in a pool of spawned processes
+2. run :func:`mst.encodings.pianoroll_extract.extract_song` on each file, in a pool of spawned processes
    (``concurrent.futures.ProcessPoolExecutor``, chunks of files) when ``workers > 1``; workers never
    import TensorFlow, and results are consumed in file order, so the output does not depend on the
    worker count;
-3. split the kept songs into train/test with :func:`mst.splits.assign_splits`;
+3. split the kept songs into train/test with :func:`mst.records.splits.assign_splits`;
 4. write the shards of each genre/split with :func:`mst.records.write_split_shards` and, last, the
    manifest, all inside a staging folder next to ``out_dir`` that is renamed into place at the end.
    A crash therefore never leaves a half dataset under ``out_dir``.
@@ -41,9 +41,9 @@ from pathlib import Path
 import numpy as np
 
 import mst
-from mst import splits as _splits
-from mst.extract import MIDI_SUFFIXES, PhraseOptions, extract_song
-from mst.filters import POLICIES
+from mst.records import splits as _splits
+from mst.encodings.pianoroll_extract import MIDI_SUFFIXES, PhraseOptions, extract_song
+from mst.music.file_filter import POLICIES
 from mst.records import (
     DEFAULT_SHARD_SIZE,
     MANIFEST_FORMAT,
@@ -59,7 +59,7 @@ from mst.records import (
 GENRE_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 EMBEDDED_DATA_DIR = Path(__file__).resolve().parent / "data" / "embedded"
 INTERNAL_ERROR_REASON = "internal_error"
-"""Reason code for an exception escaping :func:`mst.extract.extract_song` (a bug, never a bad file)."""
+"""Reason code for an exception escaping :func:`mst.encodings.pianoroll_extract.extract_song` (a bug, never a bad file)."""
 
 
 class PrepareError(Exception):
@@ -135,7 +135,7 @@ class FileResult:
         phrase_indices: Index of each phrase within the song (``n`` ints).
         reason: Rejection reason code, or ``None`` when the file was kept.
         detail: Human-readable rejection detail (empty when kept).
-        stats: ``mst.extract.SongStats`` as a dict (note and phrase counts; may be empty).
+        stats: ``mst.encodings.pianoroll_extract.SongStats`` as a dict (note and phrase counts; may be empty).
     """
 
     song_id: str
@@ -152,7 +152,7 @@ class FileResult:
 
 
 def extract_file(path: str | os.PathLike, song_id: str, options: PhraseOptions) -> FileResult:
-    """Runs :func:`mst.extract.extract_song` on one file and packs its phrases; never raises.
+    """Runs :func:`mst.encodings.pianoroll_extract.extract_song` on one file and packs its phrases; never raises.
 
     Args:
         path: MIDI file.
@@ -271,7 +271,7 @@ def collect_genres(
 
     Args:
         genre_dirs: ``{genre: folder}``.
-        options: ``mst.extract.PhraseOptions``.
+        options: ``mst.encodings.pianoroll_extract.PhraseOptions``.
         workers: Number of processes.
         progress: Show a progress bar.
 
@@ -310,7 +310,7 @@ class GenreSplit:
     """The kept songs of one genre split into train/test, as records ready to be written.
 
     Attributes:
-        assignment: The song-level :class:`mst.splits.SplitAssignment`.
+        assignment: The song-level :class:`mst.records.splits.SplitAssignment`.
         records: ``{"train": [...], "test": [...]}`` :class:`mst.records.PhraseRecord` lists, songs
             sorted by id and phrases by index.
     """
@@ -485,7 +485,7 @@ def prepare_dataset(
     Args:
         genre_dirs: ``{genre: folder}`` (genre names: lower-case letters, digits, ``_``).
         out_dir: Dataset folder to create.
-        options: ``mst.extract.PhraseOptions`` (default: the authors' settings).
+        options: ``mst.encodings.pianoroll_extract.PhraseOptions`` (default: the authors' settings).
         seed: Split seed.
         test_ratio: Fraction of songs held out for the test split.
         workers: Extraction processes.

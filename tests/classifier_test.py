@@ -1,4 +1,4 @@
-"""Tests of mst.models.classifier (the genre classifier, spec §6.1)."""
+"""Tests of mst.models.genre_classifier.genre_classifier (the genre classifier, spec §6.1)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import keras
 import numpy as np
 import pytest
 
-from mst import pianoroll
+from mst.encodings import pianoroll
 from mst.layers import InstanceNormalization, ToSigned
-from mst.models import build_genre_classifier
+from mst.models.genre_classifier.genre_classifier import build_genre_classifier
 
 
 def test_full_size_parameter_count_layers_and_shapes():

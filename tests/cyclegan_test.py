@@ -1,4 +1,4 @@
-"""Tests of mst.models.cyclegan (+ generator, discriminator, history pool) and mst.schedules."""
+"""Tests of mst.models.cyclegan.cyclegan (+ generator, discriminator, history pool) and mst.training.schedules."""
 
 from __future__ import annotations
 
@@ -15,10 +15,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from mst import pianoroll
+from mst.encodings import pianoroll
 from mst.layers import InstanceNormalization, ResidualBlock
-from mst.models import CycleGAN, HistoryPool, build_cyclegan, build_discriminator, build_generator
-from mst.schedules import ConstantThenLinearDecay, adam_with_decay
+from mst.models.cyclegan.cyclegan import CycleGAN
+from mst.models.cyclegan.history_pool import HistoryPool
+from mst.models.cyclegan.cyclegan import build_cyclegan
+from mst.models.cyclegan.cyclegan_discriminator import build_discriminator
+from mst.models.cyclegan.cyclegan_generator import build_generator
+from mst.training.schedules import ConstantThenLinearDecay, adam_with_decay
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BATCH = 4
@@ -515,7 +519,7 @@ MIRRORED_SCRIPT = textwrap.dedent(
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
     import numpy as np
-    from mst.models import CycleGAN
+    from mst.models.cyclegan.cyclegan import CycleGAN
 
     def make():
         gan = CycleGAN(generator_filters=4, generator_residual_blocks=1, discriminator_filters=4, variant="partial",

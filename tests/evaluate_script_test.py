@@ -19,7 +19,7 @@ import pytest
 
 from evaluation_test import GENRE_A, GENRE_B, SWAP, keras_models, pair_result, write_dataset
 from conftest import load_script
-from mst import evaluation
+from mst.models.cyclegan import cyclegan_evaluation as evaluation
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -45,7 +45,7 @@ def workspace(tmp_path_factory) -> dict[str, Path]:
     import keras
 
     from mst import configs, export
-    from mst.models.cyclegan import build_cyclegan
+    from mst.models.cyclegan.cyclegan import build_cyclegan
 
     root = tmp_path_factory.mktemp("cli")
     swap, _, classifier = keras_models(keras)

@@ -1,4 +1,4 @@
-"""Tests for mst.evaluation: the classifier table, S^D_tot, ranking, metrics, reports, sweeps, σ_C.
+"""Tests for mst.models.cyclegan.cyclegan_evaluation: the classifier table, S^D_tot, ranking, metrics, reports, sweeps, σ_C.
 
 The models are rigged so every number is known in advance. Genre A (classical) phrases sound in
 the low register (pitch indices 0..41), genre B (pop) in the high one (42..83), except one "odd"
@@ -21,9 +21,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mst import evaluation, records
-from mst.evaluation import EvaluationError, EvaluationInputError, GenreClassifier, TestPhrases
-from mst.metrics import rank_transfers
+from mst import records
+from mst.models.cyclegan import cyclegan_evaluation as evaluation
+from mst.models.cyclegan.cyclegan_evaluation import EvaluationError, EvaluationInputError, GenreClassifier, TestPhrases
+from mst.models.cyclegan.strength import rank_transfers
 
 GENRE_A, GENRE_B = "classical", "pop"
 SPLIT_PITCH = 42
@@ -245,7 +246,8 @@ def test_distribution_of_transfers_moves_to_the_target_register(swap_run):
 
 
 def test_real_keras_builders_run_through_the_evaluation():
-    from mst.models import build_generator, build_genre_classifier
+    from mst.models.cyclegan.cyclegan_generator import build_generator
+    from mst.models.genre_classifier.genre_classifier import build_genre_classifier
 
     generator = build_generator(filters=2, num_residual_blocks=1, seed=0, name="g")
     classifier = build_genre_classifier(filters=2, seed=0, name="c")
@@ -343,7 +345,7 @@ def test_ranking_csv_is_sorted_and_complete(swap_report):
 def test_results_json_round_trips(swap_report, swap_run):
     out, _ = swap_report
     payload = json.loads((out / "results.json").read_text(encoding="utf-8"))
-    assert payload["format"] == "mst.evaluation" and payload["strength"]["percent_source"]["total"] == 55.0
+    assert payload["format"] == "mst.models.cyclegan.cyclegan_evaluation" and payload["strength"]["percent_source"]["total"] == 55.0
     assert payload["files"]["ranking_png_a2b"] == "ranking_a2b.png"
     loaded = evaluation.load_results(out)
     assert loaded.table() == swap_run.result.table() and loaded.strength() == swap_run.result.strength()
@@ -369,7 +371,7 @@ def test_load_results_rejects_missing_or_foreign_files(tmp_path):
     with pytest.raises(EvaluationInputError, match="no evaluation results"):
         evaluation.load_results(tmp_path)
     (tmp_path / "results.json").write_text('{"format": "something else"}')
-    with pytest.raises(EvaluationInputError, match="not an mst.evaluation"):
+    with pytest.raises(EvaluationInputError, match="not an mst.models.cyclegan.cyclegan_evaluation"):
         evaluation.load_results(tmp_path)
 
 

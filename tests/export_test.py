@@ -13,11 +13,12 @@ import keras
 import numpy as np
 import pytest
 
-from mst import configs, export, pianoroll
+from mst import configs, export
+from mst.encodings import pianoroll
 from mst.runtime import import_tensorflow
 from mst.training.checkpointing import RunCheckpointer, TrainingState
-from mst.training.classifier_trainer import build_compiled_classifier
-from mst.training.cyclegan_trainer import build_compiled_cyclegan
+from mst.models.genre_classifier.genre_classifier_task import build_compiled_classifier
+from mst.models.cyclegan.cyclegan_task import build_compiled_cyclegan
 
 tf = import_tensorflow()
 

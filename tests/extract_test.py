@@ -1,4 +1,4 @@
-"""Tests for mst.extract (file -> phrases, never raising), the MIDI fixtures and the embedded dataset."""
+"""Tests for mst.encodings.pianoroll_extract (file -> phrases, never raising), the MIDI fixtures and the embedded dataset."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from conftest import EMBEDDED_DIR, MIDI_FIXTURES_DIR, TESTS_DIR, load_fixture_writer
-from mst import extract
-from mst.extract import PhraseOptions, SongPhrases, extract_song
-from mst.filters import POLICIES, REASONS
-from mst.pianoroll import NUM_PITCHES, PHRASE_STEPS
+from mst.encodings import pianoroll_extract as extract
+from mst.encodings.pianoroll_extract import PhraseOptions, SongPhrases, extract_song
+from mst.music.file_filter import POLICIES, REASONS
+from mst.encodings.pianoroll import NUM_PITCHES, PHRASE_STEPS
 
 EXPECTED = json.loads((MIDI_FIXTURES_DIR / "expected.json").read_text())
 GENRES = ("pop", "classical", "jazz")
@@ -63,8 +63,8 @@ def test_good_fixture_phrases(name, backend):
 
 
 def test_phrases_are_slices_of_the_roll():
-    from mst.midi import read_midi  # noqa: PLC0415
-    from mst.pianoroll import song_to_roll  # noqa: PLC0415
+    from mst.music.midi import read_midi  # noqa: PLC0415
+    from mst.encodings.pianoroll import song_to_roll  # noqa: PLC0415
 
     path = MIDI_FIXTURES_DIR / "good" / "chords_bass_drums.mid"
     roll = song_to_roll(read_midi(path))
@@ -129,7 +129,7 @@ def test_song_phrases_pickle_for_worker_processes():
 
 
 def test_import_stays_light():
-    code = ("import sys, mst.extract; heavy = [m for m in ('tensorflow', 'keras', 'pretty_midi', 'note_seq') "
+    code = ("import sys, mst.encodings.pianoroll_extract; heavy = [m for m in ('tensorflow', 'keras', 'pretty_midi', 'note_seq') "
             "if m in sys.modules]; print(heavy)")
     output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                             cwd=TESTS_DIR.parent).stdout

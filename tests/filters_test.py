@@ -1,4 +1,4 @@
-"""Tests for mst.filters: the authors' strict filter, the other time-signature policies, reason codes."""
+"""Tests for mst.music.file_filter: the authors' strict filter, the other time-signature policies, reason codes."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from conftest import MIDI_FIXTURES_DIR
-from mst import filters
-from mst.filters import POLICIES, REASONS, Rejection, check_song, signatures_in_effect
-from mst.midi import MIDI_ERROR_REASONS, MidiError, Song, make_notes, make_tempos, make_time_signatures, read_midi
+from mst.music import file_filter as filters
+from mst.music.file_filter import POLICIES, REASONS, Rejection, check_song, signatures_in_effect
+from mst.music.midi import MIDI_ERROR_REASONS, MidiError, Song, make_notes, make_tempos, make_time_signatures, read_midi
 
 # Reasons decided by check_song (the others come from reading or from phrase cutting).
 FILTER_REASONS = {"no_notes", "drums_only", "no_time_signature", "multiple_time_signatures", "not_4_4",

@@ -6,7 +6,7 @@ import keras
 import numpy as np
 import pytest
 
-from mst import pianoroll
+from mst.encodings import pianoroll
 from mst.layers import (
     InstanceNormalization,
     ReflectionPadding2D,

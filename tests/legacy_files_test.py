@@ -40,7 +40,7 @@ def test_every_legacy_classifier_route_gives_the_recorded_probabilities(route, e
 
 def test_legacy_shards_read_with_their_manifest(expected):
     from mst.records import load_manifest, count
-    from mst.training.data import load_split_arrays
+    from mst.records.pianoroll_reader import load_split_arrays
 
     manifest = load_manifest(LEGACY / "dataset")
     phrases, labels = load_split_arrays(LEGACY / "dataset", ["jazz", "classical"], "test")

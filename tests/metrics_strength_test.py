@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mst.metrics import strength
+from mst.models.cyclegan import strength
 
 MODULES = (strength,)
 

@@ -1,11 +1,11 @@
-"""Hand-computed checks of the content-preservation scores in mst.metrics.transfer."""
+"""Hand-computed checks of the content-preservation scores in mst.metrics.content."""
 
 import math
 
 import numpy as np
 import pytest
 
-from mst.metrics import transfer
+from mst.metrics import content as transfer
 
 from conftest import melody_and_chord_phrase, pitch_index
 

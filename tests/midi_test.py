@@ -1,4 +1,4 @@
-"""Tests for mst.midi: reading (both backends), errors, tempo maps, writing and interop."""
+"""Tests for mst.music.midi: reading (both backends), errors, tempo maps, writing and interop."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pretty_midi
 import pytest
 
 from conftest import MIDI_FIXTURES_DIR
-from mst import midi
-from mst.midi import MidiError, Song, make_notes, make_tempos, make_time_signatures, read_midi, write_midi
-from mst.pianoroll import STEP_NOTE_DTYPE, song_to_roll
+from mst.music import midi
+from mst.music.midi import MidiError, Song, make_notes, make_tempos, make_time_signatures, read_midi, write_midi
+from mst.encodings.pianoroll import STEP_NOTE_DTYPE, song_to_roll
 
 GOOD = MIDI_FIXTURES_DIR / "good"
 BAD = MIDI_FIXTURES_DIR / "bad"

@@ -1,4 +1,4 @@
-"""The paper's printed Tables VI-IX against the S^D_tot formula of mst.metrics.strength.
+"""The paper's printed Tables VI-IX against the S^D_tot formula of mst.models.cyclegan.strength.
 
 Printed S_tot has one decimal, so it should match the formula on the printed cells to within 0.05.
 Three columns do not; this file pins each one with its size instead of loosening the tolerance:
@@ -14,8 +14,8 @@ The last two stay within 0.06, the most the cells' own two-decimal rounding can 
 
 import pytest
 
-from mst import paper_tables
-from mst.metrics.strength import TABLE_ROW_LABELS, ClassifierTable
+from mst.models.cyclegan import paper_tables
+from mst.models.cyclegan.strength import TABLE_ROW_LABELS, ClassifierTable
 
 # The spec's "(calc)" row (two decimals), per table, in column order.
 SPEC_CALCULATED = {

@@ -1,4 +1,4 @@
-"""Tests for mst.pianoroll: the tick-based grid, phrases, roll -> notes and MIDI round trips."""
+"""Tests for mst.encodings.pianoroll: the tick-based grid, phrases, roll -> notes and MIDI round trips."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from conftest import MIDI_FIXTURES_DIR
-from mst import pianoroll
-from mst.midi import MidiError, Song, make_notes, make_tempos, make_time_signatures, read_midi, write_midi
-from mst.pianoroll import (
+from mst.encodings import pianoroll
+from mst.music.midi import MidiError, Song, make_notes, make_tempos, make_time_signatures, read_midi, write_midi
+from mst.encodings.pianoroll import (
     LOWEST_PITCH,
     NUM_PITCHES,
     PHRASE_STEPS,

@@ -146,7 +146,7 @@ def test_manifest_matches_the_shards(tmp_path):
 
 
 def test_phrases_in_shards_are_the_extracted_phrases(tmp_path):
-    from mst.extract import PhraseOptions, extract_song
+    from mst.encodings.pianoroll_extract import PhraseOptions, extract_song
 
     prepare.prepare_dataset({"good": FIXTURES / "good"}, tmp_path / "out", test_ratio=0.0)
     stored = {
@@ -177,7 +177,7 @@ def test_worker_count_does_not_change_a_single_byte(tmp_path):
 
 def test_workers_never_import_tensorflow():
     probe = (
-        "import sys; import mst.prepare as p; from mst.extract import PhraseOptions;"
+        "import sys; import mst.prepare as p; from mst.encodings.pianoroll_extract import PhraseOptions;"
         f"r = p.extract_file({str(FIXTURES / 'good' / 'c_major_scale.mid')!r}, 'c.mid', PhraseOptions());"
         "assert r.kept and len(r.phrase_indices) == 4;"
         "print('tensorflow' in sys.modules)"

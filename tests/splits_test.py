@@ -1,4 +1,4 @@
-"""Tests for mst.splits: song-level, deterministic, stable train/test assignment."""
+"""Tests for mst.records.splits: song-level, deterministic, stable train/test assignment."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import hashlib
 
 import pytest
 
-from mst import splits
+from mst.records import splits
 
 
 def song_names(count: int, prefix: str = "song") -> list[str]:

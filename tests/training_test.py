@@ -21,12 +21,13 @@ from mst.runtime import import_tensorflow
 from mst.training import RunOptions, devices, train
 from mst.training.callbacks import CheckpointEverySteps, LossHistory
 from mst.training.checkpointing import CheckpointError, RunCheckpointer, TrainingState, read_progress
-from mst.training.data import (
+from mst.records.pianoroll_reader import (
     TrainingDataError,
     classifier_epoch_dataset,
     classifier_epochs,
     classifier_steps_per_epoch,
     cyclegan_epochs,
+    load_split_arrays,
     cyclegan_steps_per_epoch,
 )
 from mst.training.loop import StepPlan, epoch_seed, fit_resumable
@@ -133,8 +134,9 @@ def _packed(batches, key) -> list[bytes]:
     return sorted(row.tobytes() for batch in batches for row in records.pack_rolls(batch[key].numpy()))
 
 
-def test_epoch_batches_repeat_on_every_iteration_and_balance_like_the_data_spine(dataset):
+def test_epoch_batches_repeat_on_every_iteration_and_balance_the_larger_side(dataset):
     tiny = configs.get_config("cyclegan_tiny")
+    assert tiny.balancing == "random_per_epoch"  # the authors' code: a fresh subset every epoch
     epochs = cyclegan_epochs(tiny, dataset)
     assert epochs.batches_per_epoch == 8
     first, again, next_epoch = (list(epochs.dataset(e)) for e in (0, 0, 1))
@@ -143,12 +145,28 @@ def test_epoch_batches_repeat_on_every_iteration_and_balance_like_the_data_spine
         for key in ("a", "b", "m"):
             np.testing.assert_array_equal(one[key].numpy(), other[key].numpy())
     assert any(not np.array_equal(one["a"].numpy(), other["a"].numpy()) for one, other in zip(first, next_epoch))
-    # Same phrases per epoch as mst.records.cyclegan_dataset (classical is balanced down to 32).
-    spine = list(records.cyclegan_dataset(dataset, "jazz", "classical", batch_size=4, seed=5))
-    for key in ("a", "b"):
-        assert _packed(first, key) == _packed(spine, key) == _packed(next_epoch, key)
+    all_jazz, _ = load_split_arrays(dataset, ["jazz"], "train")
+    all_classical, _ = load_split_arrays(dataset, ["classical"], "train")
+    assert len(all_jazz) == 32 < len(all_classical)
+    everything = _packed([{"b": tf_constant(all_classical)}], "b")
+    subsets = []
+    for batches in (first, next_epoch):
+        # the smaller side (jazz) is whole every epoch; classical is a 32-phrase subset without repeats
+        assert _packed(batches, "a") == _packed([{"a": tf_constant(all_jazz)}], "a")
+        subset = _packed(batches, "b")
+        assert len(subset) == 32 == len(set(subset)) and set(subset) <= set(everything)
+        subsets.append(subset)
+    assert subsets[0] != subsets[1]
+    fixed = cyclegan_epochs(tiny.replace(balancing="fixed_subset"), dataset)
+    assert _packed(list(fixed.dataset(0)), "b") == _packed(list(fixed.dataset(3)), "b")
     classifier_batch = next(iter(classifier_epoch_dataset(classifier_epochs(configs.get_config("classifier_tiny"), dataset), 0)))
     assert classifier_batch[0].shape == (4, 64, 84, 1) and classifier_batch[1].numpy().tolist() == [0, 1, 0, 1]
+
+
+def tf_constant(array):
+    import tensorflow as tf  # noqa: PLC0415
+
+    return tf.constant(array)
 
 
 # ------------------------------------------------------------------------------------- run folder

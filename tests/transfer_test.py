@@ -1,4 +1,4 @@
-"""Tests of whole-song transfer (mst.transfer) and its command line (transfer.py).
+"""Tests of whole-song transfer (mst.models.cyclegan.song_transfer) and its command line (transfer.py).
 
 Most tests replace the generator by a fixed function (identity, all-ones, ...), so the expected MIDI is
 known exactly; a few use a tiny real generator (``build_generator(filters=8, num_residual_blocks=1)``)
@@ -19,7 +19,9 @@ import pretty_midi
 import pytest
 
 from conftest import load_script
-from mst import midi, pianoroll, transfer
+from mst.music import midi
+from mst.encodings import pianoroll
+from mst.models.cyclegan import song_transfer as transfer
 
 REPO_DIR = Path(__file__).resolve().parents[1]
 FIXTURES = REPO_DIR / "tests" / "fixtures" / "midi"
@@ -491,7 +493,7 @@ def test_folder_mode_needs_a_distinct_output_folder(tmp_path):
 def tiny_cyclegan(tmp_path_factory):
     """A tiny seeded CycleGAN, exported (SavedModel + .keras) and checkpointed like a training run."""
     from mst import configs, export
-    from mst.models.cyclegan import build_cyclegan
+    from mst.models.cyclegan.cyclegan import build_cyclegan
     from mst.runtime import import_tensorflow
 
     tf = import_tensorflow()
@@ -518,7 +520,7 @@ def tiny_cyclegan(tmp_path_factory):
 
 
 def test_real_generator_from_build_generator(song_path, tmp_path):
-    from mst.models.cyclegan import build_generator
+    from mst.models.cyclegan.cyclegan_generator import build_generator
 
     generator = build_generator(filters=8, num_residual_blocks=1, seed=0)
     model = transfer.TransferModel({"a2b": generator})
@@ -539,7 +541,7 @@ def test_real_generator_from_build_generator(song_path, tmp_path):
 def test_bfloat16_precision_is_scoped_to_the_generator_calls(song_path):
     import platform
 
-    from mst.models.cyclegan import build_generator
+    from mst.models.cyclegan.cyclegan_generator import build_generator
     from mst.runtime import import_tensorflow
 
     optimizer = import_tensorflow().config.optimizer

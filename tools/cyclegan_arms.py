@@ -41,7 +41,7 @@ def train_arm(preset: str, data: Path, run_dir: Path, overrides: list[str], step
 
 
 def test_phrases(data: Path, genre: str, count: int, seed: int) -> np.ndarray:
-    from mst.training.data import load_split_arrays  # noqa: PLC0415
+    from mst.records.pianoroll_reader import load_split_arrays  # noqa: PLC0415
 
     phrases, _ = load_split_arrays(data, [genre], "test")
     rng = np.random.default_rng(seed)

@@ -1,8 +1,8 @@
 """TFDS builder ``genre_pianoroll``: two genres' MIDI folders -> labelled 64 x 84 pianoroll phrases.
 
 A thin wrapper over the library: files are found, filtered and cut by ``mst.prepare.collect_genres``
-(which calls ``mst.extract.extract_song``), and split song by song by ``mst.prepare.split_genre``
-(``mst.splits.assign_splits``), exactly as ``python -m mst.prepare`` does, so with the same phrase
+(which calls ``mst.encodings.pianoroll_extract.extract_song``), and split song by song by ``mst.prepare.split_genre``
+(``mst.records.splits.assign_splits``), exactly as ``python -m mst.prepare`` does, so with the same phrase
 options, seed and test ratio ``tfds.load`` serves the same phrases as the CLI's shards.
 
 Manual data: ``<manual_dir>/<genre>/**/*.mid`` for the two genres of the config.
@@ -16,8 +16,8 @@ import numpy as np
 import tensorflow_datasets as tfds
 
 from mst import prepare as mst_prepare
-from mst import splits as mst_splits
-from mst.pianoroll import NUM_PITCHES, PHRASE_STEPS
+from mst.records import splits as mst_splits
+from mst.encodings.pianoroll import NUM_PITCHES, PHRASE_STEPS
 from mst.records import unpack_rolls
 
 # The paper's pairs, in the paper's order (A is the first genre).
@@ -61,7 +61,7 @@ class GenrePianorollConfig(tfds.core.BuilderConfig):
         return (self.genre_a, self.genre_b)
 
     def phrase_options(self):
-        """The ``mst.extract.PhraseOptions`` of this config."""
+        """The ``mst.encodings.pianoroll_extract.PhraseOptions`` of this config."""
         return mst_prepare.make_phrase_options(self.time_signature_policy, self.phrase_multiple)
 
 
@@ -69,7 +69,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
     """Pianoroll phrases of a genre pair (Brunner et al. 2018 preprocessing)."""
 
     VERSION = tfds.core.Version("1.0.0")
-    RELEASE_NOTES = {"1.0.0": "Initial release: mst.extract phrases, song-level sha256 split."}
+    RELEASE_NOTES = {"1.0.0": "Initial release: mst.encodings.pianoroll_extract phrases, song-level sha256 split."}
     MANUAL_DOWNLOAD_INSTRUCTIONS = """\
     Put one folder of MIDI files per genre into the manual folder (searched recursively,
     *.mid / *.midi in any case):

@@ -1,9 +1,9 @@
 """Evaluation metrics (pure numpy/scipy; no TensorFlow), one module per concept.
 
-* :mod:`mst.metrics.strength`: genre-classifier table rows, transfer strength S^D, ranking.
 * :mod:`mst.metrics.music`: descriptive per-phrase music metrics (pitch classes, polyphony, ...).
-* :mod:`mst.metrics.transfer`: content preservation between a phrase and its transfer.
+* :mod:`mst.metrics.content`: content preservation between a phrase and its transfer.
 * :mod:`mst.metrics.distribution`: KDE overlapping area / KL between two sets (MGEval).
+* :mod:`mst.metrics.collapse`: whether a transfer model's output carries its input (collapse monitor).
 
 The most used names are re-exported here.
 
@@ -43,20 +43,7 @@ from mst.metrics.music import (
     polyphony_rate,
     scalar_metrics,
 )
-from mst.metrics.strength import (
-    TABLE_ROW_LABELS,
-    ClassifierTable,
-    DirectionProbabilities,
-    StrengthScores,
-    TransferRanking,
-    classifier_table,
-    direction_strength,
-    rank_transfers,
-    source_probability,
-    summarize_probabilities,
-    transfer_strength,
-)
-from mst.metrics.transfer import (
+from mst.metrics.content import (
     OnsetScores,
     content_difference,
     content_preservation,
@@ -68,22 +55,15 @@ from mst.metrics.transfer import (
 __all__ = [
     "KEY_NAMES",
     "SCALAR_METRICS",
-    "TABLE_ROW_LABELS",
-    "ClassifierTable",
-    "DirectionProbabilities",
     "DistributionComparison",
     "OnsetScores",
     "RelativeComparison",
     "ScaleMatch",
-    "StrengthScores",
-    "TransferRanking",
     "as_roll_batch",
-    "classifier_table",
     "compare_distributions",
     "compare_metric_distributions",
     "content_difference",
     "content_preservation",
-    "direction_strength",
     "empty_bar_rate",
     "empty_beat_rate",
     "in_scale_ratio",
@@ -103,9 +83,5 @@ __all__ = [
     "pitch_range",
     "polyphony",
     "polyphony_rate",
-    "rank_transfers",
     "scalar_metrics",
-    "source_probability",
-    "summarize_probabilities",
-    "transfer_strength",
 ]

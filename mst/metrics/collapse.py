@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 
 from mst.metrics.music import as_roll_batch, note_count
-from mst.metrics.transfer import onset_precision_recall_f1, pitch_class_cosine_similarity
+from mst.metrics.content import onset_precision_recall_f1, pitch_class_cosine_similarity
 
 COLLAPSE_KEYS = (
     "cycle_l1",

@@ -33,7 +33,7 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
-from mst.pianoroll import LOWEST_PITCH, NUM_PITCHES, STEPS_PER_BEAT
+from mst.encodings.pianoroll import LOWEST_PITCH, NUM_PITCHES, STEPS_PER_BEAT
 
 Weighting = Literal["duration", "onset"]
 WEIGHTINGS: tuple[str, ...] = ("duration", "onset")
@@ -114,7 +114,7 @@ def as_roll_batch(rolls, name: str = "rolls") -> tuple[np.ndarray, bool]:
     if not np.all(is_one | (array == 0)):
         raise ValueError(
             f"{name} must be binary (every value 0 or 1); binarize model outputs first with "
-            "mst.pianoroll.binarize"
+            "mst.encodings.pianoroll.binarize"
         )
     return is_one, single
 

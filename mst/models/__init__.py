@@ -1,22 +1,7 @@
-"""Keras models of mst (importing this package imports TensorFlow).
+"""Model families, one folder each (``cyclegan/``, ``genre_classifier/``).
 
-* :class:`CycleGAN`, :func:`build_generator`, :func:`build_discriminator`, :func:`build_cyclegan`:
-  Brunner et al. 2018 genre transfer (``mst.models.cyclegan``).
-* :func:`build_genre_classifier`: the evaluation classifier (``mst.models.classifier``).
-* :class:`HistoryPool`: the authors' pool of past fake batches (``mst.models.history_pool``).
+Each family folder holds its Keras models, ``<family>_presets.py`` (config class and named presets),
+``<family>_task.py`` (what the trainer driver needs) and whatever else only that family uses
+(export, evaluation, song transfer). The families are found through :mod:`mst.registry`; nothing
+outside a family folder imports it by name except the registry.
 """
-
-from mst.models.classifier import build_genre_classifier
-from mst.models.cyclegan import CycleGAN, build_cyclegan
-from mst.models.cyclegan_discriminator import build_discriminator
-from mst.models.cyclegan_generator import build_generator
-from mst.models.history_pool import HistoryPool
-
-__all__ = [
-    "CycleGAN",
-    "HistoryPool",
-    "build_cyclegan",
-    "build_discriminator",
-    "build_generator",
-    "build_genre_classifier",
-]

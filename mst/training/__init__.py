@@ -35,7 +35,7 @@ replicas each gets ``batch_size / N`` and the batch size must be divisible by ``
 
 from __future__ import annotations
 
-from mst.training.common import RunOptions, TrainResult
+from mst.training.driver import RunOptions, TrainResult
 from mst.training.devices import STRATEGY_NAMES, configure_logical_cpus
 
 
@@ -55,11 +55,11 @@ def train(config, data_dir, run_dir, options: RunOptions | None = None, *, prese
     from mst.configs import ClassifierConfig, CycleGANConfig  # noqa: PLC0415
 
     if isinstance(config, CycleGANConfig):
-        from mst.training.cyclegan_trainer import train_cyclegan  # noqa: PLC0415
+        from mst.models.cyclegan.cyclegan_task import train_cyclegan  # noqa: PLC0415
 
         return train_cyclegan(config, data_dir, run_dir, options, preset=preset)
     if isinstance(config, ClassifierConfig):
-        from mst.training.classifier_trainer import train_classifier  # noqa: PLC0415
+        from mst.models.genre_classifier.genre_classifier_task import train_classifier  # noqa: PLC0415
 
         return train_classifier(config, data_dir, run_dir, options, preset=preset)
     raise TypeError(f"cannot train a {type(config).__name__}; expected CycleGANConfig or ClassifierConfig")

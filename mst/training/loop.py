@@ -4,7 +4,7 @@ How a run continues at exactly the step it was checkpointed (kill -9 included):
 
 1. The data order of epoch ``e`` is a pure function of ``(seed, e)``: every epoch gets a fresh
    dataset shuffled with :func:`epoch_seed` ``(seed, e)`` that yields the same batches however
-   often it is iterated (:class:`mst.training.data.PairEpochs`).
+   often it is iterated (:class:`mst.records.pianoroll_reader.PairEpochs`).
 2. On start, the newest checkpoint restores weights, optimizer slots, RNG states and the global
    step ``S``. With ``E`` steps per epoch the run continues in epoch ``S // E``; that epoch's dataset
    is rebuilt and its first ``S % E`` batches are skipped (``Dataset.skip``), so the remaining

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from mst import pianoroll
+from mst.encodings import pianoroll
 from mst.layers import (
     INSTANCE_NORM_EPSILON,
     InstanceNormalization,
@@ -41,7 +41,7 @@ def build_generator(
     ===  ==================================================  ==============
 
     No convolution has a bias; kernels are truncated-normal(0.02), one fresh initializer per layer.
-    The output is the continuous sigmoid (binarize with :func:`mst.pianoroll.binarize` to get notes),
+    The output is the continuous sigmoid (binarize with :func:`mst.encodings.pianoroll.binarize` to get notes),
     float32 also under a mixed-precision policy.
     At the defaults the model has exactly 12,551,552 parameters (convolutions 12,540,032, instance
     norms 11,520), all trainable.

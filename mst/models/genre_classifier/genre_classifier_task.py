@@ -23,14 +23,16 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from mst import atomic, pianoroll
-from mst.models.classifier import build_genre_classifier
+from mst import atomic
+from mst.encodings import pianoroll
+from mst.models.genre_classifier.genre_classifier import build_genre_classifier
 from mst.runtime import import_tensorflow
-from mst.schedules import ConstantThenLinearDecay, adam_with_decay
-from mst.training import data, summaries
+from mst.training.schedules import ConstantThenLinearDecay, adam_with_decay
+from mst.training import summaries
+from mst.records import pianoroll_reader as data
 from mst.training.callbacks import CheckpointEverySteps, EpochEndAction, LossHistory, ResumeMetricState, TensorBoardLogger
 from mst.training.checkpointing import RunCheckpointer, TrainingState
-from mst.training.common import EXPORT_DIR_NAME, TENSORBOARD_DIR_NAME, RunOptions, TrainResult, announce_start, start_run, write_history_outputs
+from mst.training.driver import EXPORT_DIR_NAME, TENSORBOARD_DIR_NAME, RunOptions, TrainResult, announce_start, start_run, write_history_outputs
 from mst.training.loop import StepPlan, fit_resumable
 
 BEST_DIR_NAME = "best"
@@ -158,7 +160,7 @@ def train_classifier(config, data_dir, run_dir, options: RunOptions | None = Non
         preset: Preset name for ``run.json`` and the export.
 
     Returns:
-        A :class:`mst.training.common.TrainResult`.
+        A :class:`mst.training.driver.TrainResult`.
     """
     options = options or RunOptions()
     run_dir = Path(run_dir)

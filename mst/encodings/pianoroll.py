@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 if TYPE_CHECKING:
-    from mst.midi import Song
+    from mst.music.midi import Song
 
 STEPS_PER_BEAT = 4
 BEATS_PER_PHRASE = 16
@@ -133,7 +133,7 @@ def song_to_roll_with_stats(
         ``(roll, stats)``: ``bool [T, 84]`` and a :class:`RollStats`.
 
     Raises:
-        mst.midi.MidiError: ``too_long`` when the roll would exceed ``max_steps``.
+        mst.music.midi.MidiError: ``too_long`` when the roll would exceed ``max_steps``.
     """
     notes = song.notes
     keep = ~notes["is_drum"] if drop_drums else np.ones(notes.shape[0], bool)
@@ -146,7 +146,7 @@ def song_to_roll_with_stats(
     pitch_index = notes["pitch"][selected].astype(np.int64) - LOWEST_PITCH
     steps = max(song_length_steps(song), int(offsets.max()) if offsets.size else 0)
     if max_steps is not None and steps > max_steps:
-        from mst.midi import MidiError  # noqa: PLC0415  (midi imports this module lazily too)
+        from mst.music.midi import MidiError  # noqa: PLC0415  (midi imports this module lazily too)
 
         raise MidiError(song.path, "too_long", f"{steps} grid steps > limit {max_steps}")
 

@@ -1,13 +1,13 @@
 """One MIDI file -> training phrases, never raising (what ``mst.prepare`` runs in worker processes).
 
-Pipeline (the authors' ``Testfile.py`` steps, spec §1.3): read (:mod:`mst.midi`) -> file filter
-(:mod:`mst.filters`) -> merged binary roll without drums, MIDI 24..107 (:mod:`mst.pianoroll`) ->
+Pipeline (the authors' ``Testfile.py`` steps, spec §1.3): read (:mod:`mst.music.midi`) -> file filter
+(:mod:`mst.music.file_filter`) -> merged binary roll without drums, MIDI 24..107 (:mod:`mst.encodings.pianoroll`) ->
 non-overlapping 64-step phrases, incomplete tail dropped -> phrase count trimmed to a multiple of
 ``phrase_multiple`` (4, the authors' quirk) -> all-zero phrases dropped.
 
 Importing this module does not import TensorFlow (nor pretty_midi or note-seq).
 
-Also a command-line survey: ``python -m mst.extract FOLDER_OR_FILE... [--policy all]`` prints, per
+Also a command-line survey: ``python -m mst.encodings.pianoroll_extract FOLDER_OR_FILE... [--policy all]`` prints, per
 policy, the files kept, the rejections by reason, the phrases and the time per file.
 """
 
@@ -24,9 +24,9 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from mst.filters import POLICIES, Rejection, check_policy, check_song
-from mst.midi import BACKENDS, MidiError, read_midi
-from mst.pianoroll import (
+from mst.music.file_filter import POLICIES, Rejection, check_policy, check_song
+from mst.music.midi import BACKENDS, MidiError, read_midi
+from mst.encodings.pianoroll import (
     DEFAULT_MAX_STEPS,
     NUM_PITCHES,
     PHRASE_STEPS,
@@ -44,7 +44,7 @@ class PhraseOptions:
 
     Attributes:
         time_signature_policy: ``"strict"`` (the authors), ``"in_effect"`` or ``"beat_grid"``;
-            see :mod:`mst.filters`.
+            see :mod:`mst.music.file_filter`.
         phrase_multiple: Trim each song's phrase count down to a multiple of this, before
             dropping empty phrases (the authors' ``Testfile.py``: 4); 1 disables the trim.
         drop_empty: Drop all-zero phrases (the authors did).
@@ -157,7 +157,7 @@ def extract_song(path: str | os.PathLike, options: PhraseOptions | None = None) 
 
     Returns:
         A :class:`SongPhrases`. Unreadable or unusable files get a rejection with a reason code
-        (:data:`mst.filters.REASONS`); an unexpected exception becomes ``unreadable`` with the
+        (:data:`mst.music.file_filter.REASONS`); an unexpected exception becomes ``unreadable`` with the
         exception text, so a batch job never crashes on one file. Files that pass the filter but
         give no phrase are ``no_complete_phrase`` (shorter than 64 steps, or fewer complete phrases
         than ``phrase_multiple``) or ``all_phrases_empty`` (every phrase silent in MIDI 24..107).
@@ -267,8 +267,8 @@ def survey(files: Sequence[str | os.PathLike], options: PhraseOptions) -> Survey
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m mst.extract``: survey folders of MIDI files under each time-signature policy."""
-    parser = argparse.ArgumentParser(prog="python -m mst.extract", description=main.__doc__)
+    """``python -m mst.encodings.pianoroll_extract``: survey folders of MIDI files under each time-signature policy."""
+    parser = argparse.ArgumentParser(prog="python -m mst.encodings.pianoroll_extract", description=main.__doc__)
     parser.add_argument("paths", nargs="+", help="MIDI files or folders (searched recursively)")
     parser.add_argument("--policy", choices=(*POLICIES, "all"), default="all")
     parser.add_argument("--backend", choices=BACKENDS, default="symusic")

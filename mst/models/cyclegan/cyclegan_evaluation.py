@@ -5,11 +5,11 @@ What :func:`run_evaluation` (``evaluate.py``) does, following the authors' proto
 
 1. Every **test** phrase of genre A goes through G_A→B, every test phrase of B through G_B→A. The
    cycle is computed from the **continuous** transfer (as ``cyclegan.test`` did); only then are the
-   transfer and the cycle each binarized at 0.5 (:func:`mst.pianoroll.binarize`).
+   transfer and the cycle each binarized at 0.5 (:func:`mst.encodings.pianoroll.binarize`).
 2. The pair's genre classifier scores origin, transfer and cycle (softmax). Rows A, A→B, A→B→A hold
    P_A of A's phrases, rows B, B→A, B→A→B hold P_B of B's. Each cell is the percentage of phrases
    classified as the **source** genre (P_source > 0.5, the code's argmax count); the mean
-   probabilities are reported too. S^D_tot follows spec §6.3 (:mod:`mst.metrics.strength`).
+   probabilities are reported too. S^D_tot follows spec §6.3 (:mod:`mst.models.cyclegan.strength`).
 3. The authors' per-phrase ranking file (Content_diff, |P_O − P_T|, P_origin, P_transfer, P_cycle),
    per direction, as CSV, plus PNGs and MIDI files of the strongest and weakest transfers.
 4. Beyond the classifier (``ecosystem.md`` §4.8): per-set music metrics (mean ± std), content
@@ -56,26 +56,26 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mst import atomic, pianoroll
+from mst import atomic
+from mst.encodings import pianoroll
 from mst.configs import SIGMA_C_EVAL
-from mst.metrics import (
-    SCALAR_METRICS,
+from mst.metrics.content import content_difference, content_preservation, onset_precision_recall_f1
+from mst.metrics.distribution import compare_metric_distributions
+from mst.metrics.music import SCALAR_METRICS, scalar_metrics
+from mst.models.cyclegan.strength import (
+    RANKING_COLUMNS,
+    STATISTICS,
+    TABLE_ROW_LABELS,
     ClassifierTable,
     DirectionProbabilities,
     StrengthScores,
     TransferRanking,
     classifier_table,
-    compare_metric_distributions,
-    content_difference,
-    content_preservation,
-    onset_precision_recall_f1,
-    scalar_metrics,
     transfer_strength,
 )
-from mst.metrics.strength import RANKING_COLUMNS, STATISTICS, TABLE_ROW_LABELS
-from mst.paper_tables import PaperColumn, format_paper_table, paper_columns
+from mst.models.cyclegan.paper_tables import PaperColumn, format_paper_table, paper_columns
 
-RESULTS_FORMAT = "mst.evaluation"
+RESULTS_FORMAT = "mst.models.cyclegan.cyclegan_evaluation"
 RESULTS_FORMAT_VERSION = 1
 CLASSIFIER_FORMAT = "mst.classifier_accuracy"
 SWEEP_FORMAT = "mst.evaluation_sweep"
@@ -347,7 +347,7 @@ class GenreClassifier:
     """A genre classifier as a function of {0, 1} phrases, returning softmax probabilities ``[N, 2]``.
 
     Column ``k`` of the result is class ``k`` (0 = the classifier's genre A). The wrapped object may
-    be a Keras model producing logits (:func:`mst.models.classifier.build_genre_classifier`), a
+    be a Keras model producing logits (:func:`mst.models.genre_classifier.genre_classifier.build_genre_classifier`), a
     SavedModel with a ``classify`` endpoint (``{"probabilities": ...}``, :mod:`mst.export`), or any
     callable on ``float32 [n, 64, 84, 1]``.
 
@@ -454,7 +454,7 @@ def as_genre_classifier(classifier) -> GenreClassifier:
 
 
 def _as_transfer_model(model):
-    from mst import transfer  # noqa: PLC0415
+    from mst.models.cyclegan import song_transfer as transfer  # noqa: PLC0415
 
     try:
         transfer_model = transfer.as_transfer_model(model)
@@ -479,19 +479,19 @@ def _require_path(path, what: str) -> Path:
 
 
 def load_transfer_model(path):
-    """Loads both generators of a CycleGAN (:func:`mst.transfer.load_model`, i.e. :mod:`mst.export`).
+    """Loads both generators of a CycleGAN (:func:`mst.models.cyclegan.song_transfer.load_model`, i.e. :mod:`mst.export`).
 
     Args:
         path: Export folder, SavedModel folder with ``a2b``/``b2a`` endpoints, ``.keras`` file or
             training run folder.
 
     Returns:
-        A :class:`mst.transfer.TransferModel` with both directions.
+        A :class:`mst.models.cyclegan.song_transfer.TransferModel` with both directions.
 
     Raises:
         EvaluationInputError: Missing path, an unloadable model or only one direction.
     """
-    from mst import transfer  # noqa: PLC0415
+    from mst.models.cyclegan import song_transfer as transfer  # noqa: PLC0415
 
     resolved = _require_path(path, "model")
     try:
@@ -579,7 +579,7 @@ def check_models(model=None, classifier=None) -> None:
         >>> check_models({"a2b": lambda x: x[:, :, :42], "b2a": lambda x: x})
         Traceback (most recent call last):
         ...
-        mst.evaluation.EvaluationInputError: <in memory>: the a2b generator does not work on [N, 64, 84, 1] phrases (... returned [1, 64, 42, 1] for input [1, 64, 84, 1])
+        mst.models.cyclegan.cyclegan_evaluation.EvaluationInputError: <in memory>: the a2b generator does not work on [N, 64, 84, 1] phrases (... returned [1, 64, 42, 1] for input [1, 64, 84, 1])
     """
     probe = np.zeros((1, *pianoroll.PHRASE_SHAPE), np.float32)
     if model is not None:
@@ -793,7 +793,7 @@ def transfer_and_cycle(model, rolls: np.ndarray, direction: str, batch_size: int
     """Transfers phrases and cycles them back from the continuous transfer (spec §7.2).
 
     Args:
-        model: A :class:`mst.transfer.TransferModel` (or anything :func:`mst.transfer.as_transfer_model`
+        model: A :class:`mst.models.cyclegan.song_transfer.TransferModel` (or anything :func:`mst.models.cyclegan.song_transfer.as_transfer_model`
             accepts) with both directions.
         rolls: ``[N, 64, 84(, 1)]`` phrases in {0, 1}.
         direction: ``"a2b"`` (cycle with ``b2a``) or ``"b2a"``.
@@ -801,7 +801,7 @@ def transfer_and_cycle(model, rolls: np.ndarray, direction: str, batch_size: int
 
     Returns:
         ``(transfer bool [N, 64, 84], cycle bool [N, 64, 84], cycle_l1 float64 [N])``: transfer and
-        cycle binarized at 0.5 (:func:`mst.pianoroll.binarize`); the cycle L1 is measured on the
+        cycle binarized at 0.5 (:func:`mst.encodings.pianoroll.binarize`); the cycle L1 is measured on the
         continuous cycle.
 
     Raises:
@@ -939,7 +939,7 @@ class DirectionResult:
 
     @property
     def probabilities(self) -> DirectionProbabilities:
-        """The three probability arrays as :class:`mst.metrics.DirectionProbabilities`."""
+        """The three probability arrays as :class:`mst.models.cyclegan.strength.DirectionProbabilities`."""
         return DirectionProbabilities(self.p_origin, self.p_transfer, self.p_cycle)
 
     def metric_summary(self) -> dict[str, dict[str, float]]:
@@ -1097,7 +1097,7 @@ class EvaluationResult:
         """Inverse of :meth:`to_dict` (derived fields such as the table are recomputed).
 
         Raises:
-            EvaluationInputError: Not an ``mst.evaluation`` results payload.
+            EvaluationInputError: Not an ``mst.models.cyclegan.cyclegan_evaluation`` results payload.
         """
         if not isinstance(payload, Mapping) or payload.get("format") != RESULTS_FORMAT:
             raise EvaluationInputError(f"not an {RESULTS_FORMAT} results file (format {payload.get('format') if isinstance(payload, Mapping) else None!r})")
@@ -1255,8 +1255,8 @@ def evaluate_transfer(
     """Runs the whole evaluation on phrases already in memory.
 
     Args:
-        model: Transfer model with ``a2b`` and ``b2a`` (a :class:`mst.transfer.TransferModel`, a
-            mapping of Keras generators / callables, see :func:`mst.transfer.as_transfer_model`).
+        model: Transfer model with ``a2b`` and ``b2a`` (a :class:`mst.models.cyclegan.song_transfer.TransferModel`, a
+            mapping of Keras generators / callables, see :func:`mst.models.cyclegan.song_transfer.as_transfer_model`).
         classifier: The pair's genre classifier (:class:`GenreClassifier` or a Keras model).
         phrases_a: Test phrases of genre A.
         phrases_b: Test phrases of genre B.
@@ -1553,7 +1553,7 @@ def format_report(result: EvaluationResult, files: Mapping[str, str] | None = No
 
 
 def _example_midi(path: Path, origin: np.ndarray, transfer: np.ndarray, cycle: np.ndarray) -> Path:
-    from mst import midi  # noqa: PLC0415
+    from mst.music import midi  # noqa: PLC0415
 
     rest = np.zeros((pianoroll.STEPS_PER_BEAT * 4, pianoroll.NUM_PITCHES), bool)
     roll = np.concatenate([origin, rest, transfer, rest, cycle])

@@ -9,7 +9,7 @@ authors' ``test_famous`` path (spec §7):
 * the phrase count is **not** trimmed to a multiple of 4.
 
 Phrases go through the generator in batches, are binarized with the one 0.5 threshold
-(:func:`mst.pianoroll.binarize`), stitched back into one roll and written as one piano track
+(:func:`mst.encodings.pianoroll.binarize`), stitched back into one roll and written as one piano track
 (velocity 100, program 0 by default) with the **source's** ticks per beat, tempo map and time
 signatures, so the output lines up with the input in a DAW. Optionally the original drum notes are
 put back as a drum track, the cycled song (A→B→A from the continuous transfer, as the authors
@@ -35,8 +35,10 @@ from typing import Any
 
 import numpy as np
 
-from mst import filters, midi, pianoroll
-from mst.extract import find_midi_files as _find_midi_files
+from mst.music import file_filter as filters
+from mst.music import midi
+from mst.encodings import pianoroll
+from mst.encodings.pianoroll_extract import find_midi_files as _find_midi_files
 
 DIRECTIONS = ("a2b", "b2a")
 TIME_SIGNATURE_POLICIES = filters.POLICIES
@@ -51,7 +53,7 @@ class TransferError(Exception):
 
     Attributes:
         path: The input file the error is about.
-        reason: Stable reason code: the :data:`mst.filters.REASONS` codes (``no_complete_phrase``
+        reason: Stable reason code: the :data:`mst.music.file_filter.REASONS` codes (``no_complete_phrase``
             never: the tail phrase is kept; ``all_phrases_empty`` when no pitched note lies in
             MIDI 24..107), plus ``output_exists``, ``would_overwrite_input``, ``output_collision``
             (folder mode: two inputs would write one file), ``direction_unavailable``,
@@ -338,7 +340,7 @@ def as_transfer_model(model, direction: str | None = None) -> TransferModel:
     ``tf.function``, traced on first use), so wrap once when transferring many songs.
 
     Args:
-        model: A :class:`TransferModel`; a :class:`mst.models.cyclegan.CycleGAN` (anything with
+        model: A :class:`TransferModel`; a :class:`mst.models.cyclegan.cyclegan.CycleGAN` (anything with
             ``generator_a2b`` and ``generator_b2a``); a mapping ``{"a2b": g, "b2a": g}`` such as
             :class:`mst.export.GeneratorPair` (its ``source``, ``genre_a`` and ``genre_b`` are
             kept); or a single generator (Keras model or callable), which then serves ``direction``.
@@ -605,7 +607,7 @@ def transfer_song(
         program: General MIDI program of the written piano track (0 = Acoustic Grand Piano).
         keep_drums: Put the source's drum notes back as a drum track.
         time_signature_policy: ``"strict"`` (the authors' filter: one 4/4 signature at tick 0),
-            ``"in_effect"`` or ``"beat_grid"`` (see :mod:`mst.filters`).
+            ``"in_effect"`` or ``"beat_grid"`` (see :mod:`mst.music.file_filter`).
         cycle: Also compute (and write as ``<stem>_cycle.mid``) the A→B→A cycle; needs both directions.
         plot: Write a before/after pianoroll PNG ``<stem>.png`` beside the MIDI.
         overwrite: Replace existing outputs (the input file is never overwritten).

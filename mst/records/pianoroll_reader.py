@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from mst import records
-from mst.pianoroll import PHRASE_SHAPE
+from mst.encodings.pianoroll import PHRASE_SHAPE
 from mst.runtime import import_tensorflow
 from mst.training.loop import epoch_seed
 

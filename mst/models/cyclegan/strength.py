@@ -8,7 +8,7 @@ P_A of the *source* genre for origin, transfer and cycle. Likewise P_B for direc
   (A, A→B, A→B→A, B, B→A, B→A→B), in percent: the share of phrases classified as the source genre
   (``P_source > 0.5``, i.e. the argmax of a two-class softmax), or the mean source probability.
 * :func:`direction_strength` / :func:`transfer_strength` apply the strength formula to six cells,
-  whatever their origin (ours, or the paper's printed ones, see :mod:`mst.paper_tables`).
+  whatever their origin (ours, or the paper's printed ones, see :mod:`mst.models.cyclegan.paper_tables`).
 * :func:`rank_transfers` rebuilds the authors' per-phrase ranking file.
 
 Example:
@@ -30,7 +30,7 @@ from typing import Literal, NamedTuple
 
 import numpy as np
 
-from mst.metrics.transfer import content_difference
+from mst.metrics.content import content_difference
 
 TABLE_ROW_LABELS: tuple[str, ...] = ("A", "A→B", "A→B→A", "B", "B→A", "B→A→B")
 Statistic = Literal["percent_source", "mean_probability"]

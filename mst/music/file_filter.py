@@ -2,8 +2,8 @@
 
 :func:`check_song` runs these checks in order and returns the first failure:
 
-1. ``absurd_ticks``: ticks per beat < 1, or a tick outside ``0 .. mst.midi.MAX_TICK - 1``
-   (:func:`mst.midi.read_midi` already refuses such files; songs built in memory are checked here).
+1. ``absurd_ticks``: ticks per beat < 1, or a tick outside ``0 .. mst.music.midi.MAX_TICK - 1``
+   (:func:`mst.music.midi.read_midi` already refuses such files; songs built in memory are checked here).
 2. ``absurd_tempo``: a tempo that is not finite or outside ``MIN_QPM .. MAX_QPM`` (1..1000 quarter
    notes per minute; real corpora span 8..361). The grid is tick-based, so tempo does not move
    notes, but such a value means a broken file, and written-back MIDI would copy it.
@@ -27,7 +27,7 @@
      quarter-note grid from tick 0.
 
 ``no_complete_phrase`` and ``all_phrases_empty`` come from phrase cutting
-(:func:`mst.extract.extract_song`); ``empty_file``, ``not_midi`` and ``unreadable`` from reading.
+(:func:`mst.encodings.pianoroll_extract.extract_song`); ``empty_file``, ``not_midi`` and ``unreadable`` from reading.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ from typing import Literal
 
 import numpy as np
 
-from mst.midi import MAX_TICK, Song
-from mst.pianoroll import DEFAULT_MAX_STEPS, song_length_steps
+from mst.music.midi import MAX_TICK, Song
+from mst.encodings.pianoroll import DEFAULT_MAX_STEPS, song_length_steps
 
 TimeSignaturePolicy = Literal["strict", "in_effect", "beat_grid"]
 POLICIES: tuple[str, ...] = ("strict", "in_effect", "beat_grid")

@@ -27,11 +27,11 @@ Manifest (``manifest.json``, UTF-8, sorted keys) top-level fields:
 * ``format`` (``"mst.phrase_dataset"``), ``format_version`` (1), ``record_format`` (the table above
   in words, plus ``roll_bytes`` and ``phrase_shape``).
 * ``library_versions``: mst, numpy, symusic, pretty_midi, tensorflow, python.
-* ``phrase_options``: the ``mst.extract.PhraseOptions`` used, as a dict.
+* ``phrase_options``: the ``mst.encodings.pianoroll_extract.PhraseOptions`` used, as a dict.
 * ``split``: ``{"seed", "test_ratio", "method"}``.
 * ``genres``: per genre ``source_dir``, ``files_found``, ``files_kept``, ``files_skipped``,
   ``skipped_by_reason`` (reason -> count), ``songs`` and ``phrases`` (each ``{"train", "test"}``),
-  ``test_fallback_song`` (see :mod:`mst.splits`), ``kept_file_stats`` (``mst.extract.SongStats`` summed
+  ``test_fallback_song`` (see :mod:`mst.records.splits`), ``kept_file_stats`` (``mst.encodings.pianoroll_extract.SongStats`` summed
   over the kept files: notes, drum notes dropped, phrases trimmed, empty phrases dropped, ...).
 * ``songs``: per genre, a list of ``{"song_id", "split", "phrases"}`` for every kept song.
 * ``skipped``: every skipped file as ``{"genre", "song_id", "reason", "detail"}``.
@@ -58,7 +58,7 @@ from pathlib import Path
 import numpy as np
 
 from mst import atomic
-from mst.pianoroll import NUM_PITCHES, PHRASE_STEPS
+from mst.encodings.pianoroll import NUM_PITCHES, PHRASE_STEPS
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "mst.phrase_dataset"

@@ -32,11 +32,11 @@ import numpy as np
 import tensorflow as tf
 from keras import ops
 
-from mst import pianoroll
+from mst.encodings import pianoroll
 from mst.layers import derive_seed
-from mst.models.cyclegan_discriminator import build_discriminator
-from mst.models.cyclegan_generator import build_generator
-from mst.models.history_pool import HistoryPool, replica_shard
+from mst.models.cyclegan.cyclegan_discriminator import build_discriminator
+from mst.models.cyclegan.cyclegan_generator import build_generator
+from mst.models.cyclegan.history_pool import HistoryPool, replica_shard
 
 VARIANTS = ("base", "partial", "full")
 NOISE_TYPES = ("half_normal", "gaussian")
@@ -575,7 +575,7 @@ class CycleGAN(keras.Model):
         Args:
             x: ``[N, 64, 84, 1]`` (or ``[N, 64, 84]``) phrases in {0, 1}.
             direction: ``"a2b"`` or ``"b2a"``.
-            binarize: Threshold the output with :func:`mst.pianoroll.binarize` (> 0.5).
+            binarize: Threshold the output with :func:`mst.encodings.pianoroll.binarize` (> 0.5).
             batch_size: Phrases per forward pass.
 
         Returns:
@@ -598,7 +598,7 @@ def build_cyclegan(config) -> CycleGAN:
     """Builds the :class:`CycleGAN` described by an :class:`mst.configs.CycleGANConfig`.
 
     Build (and compile) inside the distribution strategy's scope. Optimizers are left to the
-    caller; :func:`mst.schedules.adam_with_decay` gives the authors' Adam and schedule.
+    caller; :func:`mst.training.schedules.adam_with_decay` gives the authors' Adam and schedule.
     """
     return CycleGAN(
         generator_filters=config.generator_filters,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from mst import pianoroll
+from mst.encodings import pianoroll
 from mst.layers import INSTANCE_NORM_EPSILON, InstanceNormalization, conv_kernel_initializer, derive_seed
 
 LEAKY_RELU_SLOPE = 0.2

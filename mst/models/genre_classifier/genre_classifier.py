@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from mst import pianoroll
+from mst.encodings import pianoroll
 from mst.layers import INSTANCE_NORM_EPSILON, InstanceNormalization, ToSigned, conv_kernel_initializer, derive_seed
 
 LEAKY_RELU_SLOPE = 0.2
@@ -16,7 +16,7 @@ def build_genre_classifier(filters: int = 64, *, seed: int | None = None, name: 
     """Builds the binary genre classifier ``[N, 64, 84, 1] {0,1} -> logits [N, 2]``.
 
     The model takes the project's {0,1} phrases and rescales them itself to {-1,+1} with a
-    :class:`mst.layers.ToSigned` layer (which calls :func:`mst.pianoroll.to_signed`, the only
+    :class:`mst.layers.ToSigned` layer (which calls :func:`mst.encodings.pianoroll.to_signed`, the only
     place the formula lives), so callers never rescale. Layers (``f = filters``, every stride
     equals its kernel, padding same, no biases, truncated-normal(0.02) kernels):
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from mst.metrics.strength import TABLE_ROW_LABELS, ClassifierTable, transfer_strength
+from mst.models.cyclegan.strength import TABLE_ROW_LABELS, ClassifierTable, transfer_strength
 
 PRINTED_TOTAL_HALF_UNIT = 0.05  # S_tot is printed with one decimal
 CELL_ROUNDING_SLACK = 0.01  # worst-case effect on S_tot of the cells' own two-decimal rounding

@@ -19,7 +19,7 @@ Normalisations applied so that both backends return the same :class:`Song`:
 * **Tempo and time-signature events are collected from all tracks** (pretty_midi itself only reads
   track 0; the pretty_midi path collects them itself).
 * **Zero-length notes** (note-on and note-off at the same tick) are kept by symusic and silently
-  dropped by pretty_midi; :mod:`mst.pianoroll` drops and counts them, so rolls agree.
+  dropped by pretty_midi; :mod:`mst.encodings.pianoroll` drops and counts them, so rolls agree.
 
 Known residual differences (not seen on POP909, piano-midi.de or WJazzD): a note-on that is never
 paired first-in-first-out is dropped by symusic but may be closed by pretty_midi; a program change
@@ -31,9 +31,9 @@ Limits (both give :class:`MidiError` reasons):
 * ``absurd_ticks``: the time division is not ticks-per-quarter (SMPTE) or is 0, or an event lies at
   or beyond :data:`MAX_TICK` = 10,000,000 ticks (the limit pretty_midi enforces, so both backends
   accept the same files; at 480 ticks per quarter it is 20,833 quarter notes, about 2.9 h at
-  120 BPM). The grid-step limit (``too_long``) lives in :mod:`mst.filters` / :mod:`mst.pianoroll`.
+  120 BPM). The grid-step limit (``too_long``) lives in :mod:`mst.music.file_filter` / :mod:`mst.encodings.pianoroll`.
 * ``absurd_tempo``: a tempo event of 0 microseconds per quarter (an infinite tempo; pretty_midi
-  divides by it). Implausible but finite tempos are rejected by :mod:`mst.filters`.
+  divides by it). Implausible but finite tempos are rejected by :mod:`mst.music.file_filter`.
 """
 
 from __future__ import annotations
@@ -86,7 +86,7 @@ class MidiError(Exception):
     Attributes:
         path: The file, as given.
         reason: Machine-readable code, one of :data:`MIDI_ERROR_REASONS` (a subset of
-            :data:`mst.filters.REASONS`).
+            :data:`mst.music.file_filter.REASONS`).
         detail: Human-readable explanation.
     """
 
@@ -623,7 +623,7 @@ def write_midi(
     Args:
         path: Output ``.mid`` file.
         notes: Structured array with ``start``, ``end`` and ``pitch`` (MIDI numbers) fields:
-            :data:`mst.pianoroll.STEP_NOTE_DTYPE` notes from :func:`mst.pianoroll.roll_to_notes`
+            :data:`mst.encodings.pianoroll.STEP_NOTE_DTYPE` notes from :func:`mst.encodings.pianoroll.roll_to_notes`
             (grid steps) or :data:`NOTE_DTYPE` notes (ticks, e.g. ``Song.notes``). Optional
             ``velocity``, ``program``, ``is_drum`` and ``track`` fields override the keyword
             defaults per note (one output track per (track, program, is_drum)).
@@ -650,7 +650,7 @@ def write_midi(
     Raises:
         ValueError: Unknown unit, missing fields, or notes that MIDI cannot hold.
     """
-    from mst.pianoroll import STEP_NOTE_DTYPE, steps_to_ticks  # noqa: PLC0415  (pianoroll imports this module)
+    from mst.encodings.pianoroll import STEP_NOTE_DTYPE, steps_to_ticks  # noqa: PLC0415  (pianoroll imports this module)
 
     notes = np.asarray(notes)
     if unit is None:

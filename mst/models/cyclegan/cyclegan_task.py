@@ -6,13 +6,15 @@ from pathlib import Path
 
 import numpy as np
 
-from mst import midi, pianoroll, plotting
-from mst.models.cyclegan import build_cyclegan
-from mst.schedules import ConstantThenLinearDecay, adam_with_decay
-from mst.training import data
+from mst import plotting
+from mst.music import midi
+from mst.encodings import pianoroll
+from mst.models.cyclegan.cyclegan import build_cyclegan
+from mst.training.schedules import ConstantThenLinearDecay, adam_with_decay
+from mst.records import pianoroll_reader as data
 from mst.training.callbacks import CheckpointEverySteps, EpochEndAction, LossHistory, ResumeMetricState, TensorBoardLogger
 from mst.training.checkpointing import RunCheckpointer, TrainingState
-from mst.training.common import EXPORT_DIR_NAME, TENSORBOARD_DIR_NAME, RunOptions, TrainResult, announce_start, start_run, write_history_outputs
+from mst.training.driver import EXPORT_DIR_NAME, TENSORBOARD_DIR_NAME, RunOptions, TrainResult, announce_start, start_run, write_history_outputs
 from mst.training.loop import StepPlan, fit_resumable
 
 SAMPLES_DIR_NAME = "samples"
@@ -53,7 +55,7 @@ def _pianoroll_image(phrases: np.ndarray) -> np.ndarray:
 class CycleGANSamples:
     """Transfers of a fixed batch of phrases: MIDI + PNG files and TensorBoard images.
 
-    The batch is the first :data:`mst.training.data.SAMPLE_PHRASES` test phrases of each genre
+    The batch is the first :data:`mst.records.pianoroll_reader.SAMPLE_PHRASES` test phrases of each genre
     (train phrases when a genre has no test split), the same in every epoch and every resumed
     process, so samples of different epochs compare like with like.
 
@@ -132,7 +134,7 @@ def train_cyclegan(config, data_dir, run_dir, options: RunOptions | None = None,
         preset: Preset name, recorded in ``run.json`` and the export.
 
     Returns:
-        A :class:`mst.training.common.TrainResult`.
+        A :class:`mst.training.driver.TrainResult`.
     """
     options = options or RunOptions()
     run_dir = Path(run_dir)

@@ -1,0 +1,1 @@
+"""Reading and writing MIDI files, the authors' file filter, finding MIDI files."""
