@@ -1,33 +1,41 @@
 #!/usr/bin/env python
-"""Evaluates genre-transfer models the way Brunner et al. 2018 did, and beyond (``mst.models.cyclegan.cyclegan_evaluation``).
+"""Evaluates genre-transfer models the way Brunner et al. 2018 did, and beyond.
 
-Three modes:
+One subcommand per model family, plus sweeps:
 
-    # one model: the paper's classifier table, S^D_tot, ranking, music metrics -> REPORT_DIR/report.md
-    python evaluate.py --model runs/cp/export --classifier runs/cp_classifier \\
+    # a CycleGAN: the paper's classifier table, S^D_tot, ranking, music metrics, collapse figures
+    # -> REPORT_DIR/report.md (mst.models.cyclegan.cyclegan_report)
+    python evaluate.py cyclegan --model runs/cp/export --classifier runs/cp_classifier \\
         --data data/prepared --out reports/cp_base [--genre-a classical --genre-b pop] [--seed 0] [--limit N]
 
-    # several evaluations in the layout of the paper's Table VI (σ_D) or Tables VII-IX (variants)
+    # the same without the subcommand (the form the README uses)
+    python evaluate.py --model runs/cp/export --classifier runs/cp_classifier --data data/prepared --out reports/cp_base
+
+    # a genre classifier: test accuracy under test-time noise σ_C (thesis Table 5.1)
+    # (mst.models.genre_classifier.genre_classifier_evaluation)
+    python evaluate.py classifier --classifier runs/cp_classifier --data data/prepared --out reports/cp_clf
+
+    # several CycleGAN evaluations in the layout of the paper's Table VI (σ_D) or Tables VII-IX
+    # (variants) (mst.models.cyclegan.cyclegan_sweep)
     python evaluate.py sweep --runs reports/cp_base reports/cp_partial reports/cp_full \\
         --layout variants --out reports/cp_sweep
-
-    # the classifier's test accuracy under test-time noise σ_C (thesis Table 5.1)
-    python evaluate.py classifier --classifier runs/cp_classifier --data data/prepared --out reports/cp_clf
 
 Each mode prints the path of the markdown report it wrote. Exit status: 0 success; 1 the evaluation
 failed while running (a model raised an error or produced NaN); 2 bad usage or unusable inputs
 (missing model, classifier or dataset, a genre the dataset lacks, an empty test split, genres that
 do not match the models' recorded configs).
+
+The arguments are parsed before anything heavy is imported, so ``--help`` is instant.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
-SUBCOMMANDS = ("sweep", "classifier")
+SUBCOMMANDS = ("cyclegan", "classifier", "sweep")
 PROG = "evaluate.py"
 
 
@@ -70,16 +78,16 @@ def _add_checkpoint_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The single-model evaluation command line (no TensorFlow import, so ``--help`` is instant)."""
+def build_parser(prog: str = PROG) -> argparse.ArgumentParser:
+    """``evaluate.py cyclegan`` (also ``evaluate.py`` without a subcommand); no TensorFlow import."""
     parser = argparse.ArgumentParser(
-        prog=PROG,
+        prog=prog,
         description=(
             "Evaluate a CycleGAN genre-transfer model: transfer every test phrase (cycle from the continuous "
             "transfer, both binarized at 0.5), score origin/transfer/cycle with the pair's genre classifier, "
             "and write the paper's table with S^D_tot, the per-phrase ranking, music metrics, content "
-            "preservation and distribution similarity into the --out folder. Other modes: "
-            f"`{PROG} sweep --help`, `{PROG} classifier --help`."
+            "preservation, distribution similarity and collapse statistics into the --out folder. Other modes: "
+            f"`{PROG} classifier --help`, `{PROG} sweep --help`."
         ),
     )
     parser.add_argument("--model", required=True, help="CycleGAN export folder, SavedModel folder, .keras file or training run folder")
@@ -111,13 +119,14 @@ def build_sweep_parser() -> argparse.ArgumentParser:
 
 def build_classifier_parser() -> argparse.ArgumentParser:
     """``evaluate.py classifier``."""
-    from mst.configs import SIGMA_C_EVAL  # noqa: PLC0415  (pure Python, no TensorFlow)
+    from mst.models.genre_classifier.genre_classifier_presets import SIGMA_C_EVAL  # noqa: PLC0415  (pure Python, no TensorFlow)
 
     parser = argparse.ArgumentParser(
         prog=f"{PROG} classifier",
         description=(
             "Test accuracy of a genre classifier with zero-mean Gaussian noise N(0, σ_C²) added to the test "
-            "inputs in the classifier's -1/+1 scale (the authors' way), next to the thesis' Table 5.1 for the pair."
+            "inputs in the classifier's -1/+1 scale (the authors' way), next to the thesis' Table 5.1 for the pair. "
+            "With --seed 0 and all test phrases the noise is the one of the classifier's per-epoch test_accuracy.csv."
         ),
     )
     parser.add_argument("--classifier", required=True, help="genre classifier export folder, SavedModel, .keras file or training run folder")
@@ -133,33 +142,10 @@ def build_classifier_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run(argv: list[str]) -> str:
-    from mst.models.cyclegan import cyclegan_evaluation as evaluation  # noqa: PLC0415  (imports numpy/scipy; TensorFlow only when models load)
+def _run_cyclegan(args: argparse.Namespace) -> str:
+    from mst.models.cyclegan import cyclegan_report  # noqa: PLC0415  (imports TensorFlow)
 
-    if argv and argv[0] == "sweep":
-        args = build_sweep_parser().parse_args(argv[1:])
-        sweep, files = evaluation.run_sweep(args.runs, args.layout, args.out)
-        for column in sweep.columns:
-            print(f"{column.heading}: S^D_tot {evaluation.transfer_strength(column.cells).total:.2f} %")
-        return str(files["report"])
-    if argv and argv[0] == "classifier":
-        args = build_classifier_parser().parse_args(argv[1:])
-        result, files = evaluation.run_classifier_evaluation(
-            args.classifier,
-            args.data,
-            args.out,
-            genre_a=args.genre_a,
-            genre_b=args.genre_b,
-            sigmas=args.sigma_c,
-            seed=args.seed,
-            limit=args.limit,
-            batch_size=args.batch_size,
-            checkpoint=args.classifier_checkpoint,
-        )
-        print(f"{result.genre_a} vs {result.genre_b}: " + ", ".join(f"σ_C={sigma:g}: {result.accuracy[sigma]:.2f} %" for sigma in result.sigmas))
-        return str(files["report"])
-    args = build_parser().parse_args(argv)
-    result, files = evaluation.run_evaluation(
+    result, files = cyclegan_report.run_evaluation(
         args.model,
         args.classifier,
         args.data,
@@ -178,18 +164,67 @@ def _run(argv: list[str]) -> str:
     cells = result.table().as_dict()
     print(f"{result.genre_a} (A) / {result.genre_b} (B): " + ", ".join(f"{row} {value:.2f}" for row, value in cells.items()))
     print(f"S^D_tot {result.strength().total:.2f} %")
+    for warning in result.collapse_warnings():
+        print(f"{PROG}: warning: {warning}", file=sys.stderr)
     return str(files["report"])
+
+
+def _run_classifier(args: argparse.Namespace) -> str:
+    from mst.models.genre_classifier import genre_classifier_evaluation  # noqa: PLC0415  (imports TensorFlow)
+
+    result, files = genre_classifier_evaluation.run_classifier_evaluation(
+        args.classifier,
+        args.data,
+        args.out,
+        genre_a=args.genre_a,
+        genre_b=args.genre_b,
+        sigmas=args.sigma_c,
+        seed=args.seed,
+        limit=args.limit,
+        batch_size=args.batch_size,
+        checkpoint=args.classifier_checkpoint,
+    )
+    print(f"{result.genre_a} vs {result.genre_b}: " + ", ".join(f"σ_C={sigma:g}: {result.accuracy[sigma]:.2f} %" for sigma in result.sigmas))
+    return str(files["report"])
+
+
+def _run_sweep(args: argparse.Namespace) -> str:
+    from mst.models.cyclegan import cyclegan_sweep  # noqa: PLC0415
+    from mst.models.cyclegan.strength import transfer_strength  # noqa: PLC0415
+
+    sweep, files = cyclegan_sweep.run_sweep(args.runs, args.layout, args.out)
+    for column in sweep.columns:
+        print(f"{column.heading}: S^D_tot {transfer_strength(column.cells).total:.2f} %")
+    return str(files["report"])
+
+
+def parse(argv: Sequence[str]) -> tuple[Callable[[argparse.Namespace], str], argparse.Namespace]:
+    """``(runner, arguments)`` of a command line; no subcommand means ``cyclegan``.
+
+    Raises:
+        SystemExit: ``--help`` (0) or bad usage (2), as argparse does.
+    """
+    argv = list(argv)
+    if argv and argv[0] == "cyclegan":
+        return _run_cyclegan, build_parser(f"{PROG} cyclegan").parse_args(argv[1:])
+    if argv and argv[0] == "classifier":
+        return _run_classifier, build_classifier_parser().parse_args(argv[1:])
+    if argv and argv[0] == "sweep":
+        return _run_sweep, build_sweep_parser().parse_args(argv[1:])
+    return _run_cyclegan, build_parser().parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status (see the module docstring)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        runner, args = parse(argv)
+    except SystemExit as stop:  # argparse: --help (0) or bad usage (2, message already printed)
+        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
     from mst.models.cyclegan.cyclegan_evaluation import EvaluationError, EvaluationInputError  # noqa: PLC0415
 
     try:
-        report = _run(argv)
-    except SystemExit as stop:  # argparse: --help (0) or bad usage (2, message already printed)
-        return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+        report = runner(args)
     except EvaluationInputError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return EXIT_USAGE

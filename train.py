@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Train (or resume) a CycleGAN or genre-classifier preset on a prepared dataset.
+"""Train (or resume) a preset of any model family on a prepared dataset.
 
 Examples::
 
@@ -13,7 +13,7 @@ Examples::
     python train.py --preset cyclegan_tiny --data data/tiny --out runs/tiny --export-only
 
 Running the same command again resumes the run at its newest checkpoint (kill -9 included).
-See ``mst/training/__init__.py`` for GPU, multi-GPU, multi-worker and TPU notes.
+See ``mst/training/driver.py`` for GPU, multi-GPU, multi-worker and TPU notes.
 
 Exit status: 0 done, 1 training stopped on a non-finite loss, 2 bad arguments, config, dataset,
 run folder or device setup (the message says which).
@@ -24,8 +24,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-# Same as mst.training.devices.STRATEGY_NAMES (tested); spelled out so that --help needs no TensorFlow.
-STRATEGIES = ("default", "one_device", "mirrored", "multi_worker", "tpu")
+from mst.training.devices import STRATEGY_NAMES  # no TensorFlow: --help stays fast
 
 
 def build_argument_parser() -> argparse.ArgumentParser:
@@ -35,7 +34,7 @@ def build_argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", help="prepared dataset folder (python -m mst.prepare --out DIR)")
     parser.add_argument("--out", help="run folder: config, checkpoints, logs, samples, export")
     parser.add_argument("--set", dest="overrides", action="append", nargs="+", default=[], metavar="FIELD=VALUE", help="override a config field (repeatable), e.g. --set epochs=5 batch_size=8")
-    parser.add_argument("--strategy", choices=STRATEGIES, default="default", help="tf.distribute strategy (default: %(default)s)")
+    parser.add_argument("--strategy", choices=STRATEGY_NAMES, default="default", help="tf.distribute strategy (default: %(default)s)")
     parser.add_argument("--tpu", default=None, metavar="ADDRESS", help="TPU name or grpc:// address for --strategy tpu (default: local TPU)")
     parser.add_argument("--logical-cpus", type=int, default=None, metavar="N", help="split the CPU into N logical devices before TF starts (to test --strategy mirrored without GPUs)")
     parser.add_argument("--mixed-precision", action="store_true", help="Keras mixed_float16 policy (mixed_bfloat16 on TPU); for GPUs")
@@ -61,10 +60,11 @@ def main(argv=None) -> int:
     """Runs the command line; returns the exit status."""
     parser = build_argument_parser()
     args = parser.parse_args(argv)
-    from mst import configs  # noqa: PLC0415  (no TensorFlow)
+    from mst import config as mst_config  # noqa: PLC0415  (no TensorFlow)
+    from mst import registry  # noqa: PLC0415  (no TensorFlow)
 
     if args.list_presets:
-        print("\n".join(configs.list_configs()))
+        print("\n".join(registry.list_configs()))
         return 0
     if args.export_only:
         if not args.out:
@@ -75,8 +75,8 @@ def main(argv=None) -> int:
             parser.error(f"the following arguments are required: {', '.join(missing)}")
     overrides = [item for group in args.overrides for item in group]
     try:
-        config = None if args.export_only else configs.get_config(args.preset, overrides)
-    except configs.ConfigError as error:
+        config = None if args.export_only else registry.get_config(args.preset, overrides)
+    except mst_config.ConfigError as error:
         return _fail(str(error))
 
     from mst.runtime import import_tensorflow  # noqa: PLC0415
@@ -91,11 +91,11 @@ def main(argv=None) -> int:
         return _fail(str(error))
 
     from mst import export, records  # noqa: PLC0415
-    from mst.training import RunOptions, train  # noqa: PLC0415
+    from mst.training.driver import RunOptions, train  # noqa: PLC0415
     from mst.training.checkpointing import CheckpointError  # noqa: PLC0415
     from mst.training.run_dir import RunDirError  # noqa: PLC0415
 
-    expected_errors = (configs.ConfigError, records.DatasetError, RunDirError, DeviceSetupError, export.ExportError, CheckpointError)
+    expected_errors = (mst_config.ConfigError, records.DatasetError, RunDirError, DeviceSetupError, export.ExportError, CheckpointError)
     if args.export_only:
         try:
             for path in export.export_run(args.out):

@@ -2,12 +2,14 @@
 """Transfers whole MIDI songs (a file or a folder, recursively) with a trained CycleGAN generator.
 
 Examples:
+    python transfer.py song.mid --direction classical2pop          # the shipped model, no training
     python transfer.py --model runs/cp/export --direction a2b song.mid --out song_pop.mid --plot
     python transfer.py --model runs/cp/export --direction b2a midi/pop/ --out out/pop2classical
 
 Exit status: 0 success; 1 a single song could not be transferred (unreadable, rejected by the
-time-signature filter, output exists, ...), or with ``--strict`` any file of a folder was skipped, or
-a folder holds no MIDI file; 2 bad usage (arguments, model not found, direction not in the model).
+time-signature filter, output exists, ...), or with ``--strict`` any file of a folder was skipped or
+any transfer was silent or kept under 10 % of its source's notes, or a folder holds no MIDI file;
+2 bad usage (arguments, model not found, direction not in the model).
 """
 
 from __future__ import annotations
@@ -36,15 +38,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("input", help="a MIDI file, or a folder searched recursively for .mid/.midi")
     parser.add_argument(
         "--model",
-        required=True,
         metavar="PATH",
-        help="export folder, SavedModel folder, .keras file, or training run folder / checkpoint",
+        help=(
+            "export folder, SavedModel folder, .keras file, or training run folder / checkpoint "
+            "(default: the classical <-> pop model shipped with mst)"
+        ),
     )
     parser.add_argument(
         "--direction",
         required=True,
-        choices=transfer.DIRECTIONS,
-        help="a2b: genre A to genre B (A is the first genre of the pair, e.g. jazz in jazz_classical)",
+        help=(
+            "by domain, e.g. classical2pop, or a2b / b2a: genre A to genre B (A is the first genre "
+            "of the pair, e.g. jazz in jazz_classical)"
+        ),
     )
     parser.add_argument(
         "--out",
@@ -99,7 +105,17 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     parser.add_argument(
-        "--strict", action="store_true", help="folder mode: exit 1 when any file was skipped"
+        "--raw",
+        action="store_true",
+        help=(
+            "write the generator's output as it is: by default a silent source phrase stays silent "
+            "and nothing sounds after the source's last note"
+        ),
+    )
+    parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="exit 1 when a transfer is silent or keeps under 10%% of the source's notes, or (folder mode) any file was skipped",
     )
     return parser
 
@@ -117,6 +133,8 @@ def _describe(result) -> str:
         line += (
             f"\n  note: {result.notes_out_of_range} source note(s) outside MIDI 24..107 were dropped"
         )
+    for warning in result.warnings:
+        line += f"\n  warning: {warning}"
     return line
 
 
@@ -154,10 +172,23 @@ def main(argv: list[str] | None = None) -> int:
     import_tensorflow()  # quiet start before the model loader imports TensorFlow
     from mst.models.cyclegan import song_transfer as transfer  # noqa: PLC0415
 
+    if args.model is None:
+        from mst.models.cyclegan import pretrained  # noqa: PLC0415
+
+        try:
+            args.model = str(pretrained.shipped_generators())
+        except pretrained.NoShippedModel as err:
+            print(f"error: {err}", file=sys.stderr)
+            return EXIT_USAGE
     try:
         model = transfer.load_model(args.model)
     except Exception as err:  # noqa: BLE001  (any loader failure is a usage error for the user)
         print(f"error: cannot load model {args.model}: {type(err).__name__}: {err}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        args.direction = model.resolve_direction(args.direction)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
     if args.direction not in model.directions:
         print(
@@ -183,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         plot=args.plot,
         overwrite=args.overwrite,
         precision=args.precision,
+        raw=args.raw,
     )
 
     if not folder_mode:
@@ -195,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return EXIT_FAILED
         print(_describe(result))
-        return EXIT_OK
+        return EXIT_FAILED if args.strict and result.warnings else EXIT_OK
 
     try:
         report = transfer.transfer_folder(
@@ -214,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no .mid/.midi files under {source}", file=sys.stderr)
         return EXIT_FAILED
     print(report.summary())
-    if args.strict and report.skipped:
+    if args.strict and (report.skipped or any(r.warnings for r in report.results)):
         return EXIT_FAILED
     return EXIT_OK
 

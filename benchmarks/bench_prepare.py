@@ -6,10 +6,11 @@
 For each staged corpus (pop909, piano_midi_de, wjazzd_solos under ``<repo>/../shared/data``) it
 measures, interleaved round by round (the host is noisy; medians are reported):
 
-* ``mst x1``: :func:`mst.prepare.collect_genres` in-process: read (symusic), filter, roll, cut,
-  bit-pack; i.e. everything of ``mst.prepare`` except writing shards;
+* ``mst x1``: :func:`mst.records.prepare_driver.collect_partitions` with the pianoroll phrase
+  encoder, in-process: read (symusic), filter, roll, cut, bit-pack; i.e. everything of
+  ``python -m mst.prepare`` except writing shards;
 * ``mst xN``: the same with a spawned pool of N workers (pool start-up included);
-* ``prepare xN``: :func:`mst.prepare.prepare_dataset` end to end (extraction with N workers, split,
+* ``prepare xN``: :func:`mst.records.prepare_driver.prepare_dataset` end to end (extraction with N workers, split,
   TFRecord shards with sha256, manifest) into a temporary folder; TensorFlow is imported before
   timing;
 * ``pypianoroll``: the authors' route, single process, with pypianoroll 1.0.4:
@@ -43,9 +44,11 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from mst import prepare  # noqa: E402
-from mst.encodings.pianoroll_extract import PhraseOptions  # noqa: E402
 from mst.encodings.pianoroll import LOWEST_PITCH, NUM_PITCHES, PHRASE_STEPS  # noqa: E402
+from mst.encodings.pianoroll_extract import PhraseOptions  # noqa: E402
+from mst.music.files import find_midi_files, song_id_of  # noqa: E402
+from mst.records import prepare_driver  # noqa: E402
+from mst.records.pianoroll_phrase_encoder import PianorollPhraseEncoder  # noqa: E402
 
 CORPORA = {"pop909": "pop909/midi", "piano_midi_de": "piano_midi_de/midis", "wjazzd_solos": "wjazzd_solos/midi"}
 DEFAULT_DATA_ROOT = REPO.parent / "shared" / "data"
@@ -103,16 +106,17 @@ def run_pypianoroll(files: list[Path]) -> tuple[Stopwatch, int, int]:
 def run_mst(folder: Path, options: PhraseOptions, workers: int) -> tuple[Stopwatch, int, int]:
     """Timing, phrases and skipped files for mst's extraction over one folder."""
     with Stopwatch() as watch:
-        extraction = prepare.collect_genre("bench", folder, options, workers=workers)
-    return watch, sum(len(result.phrase_indices) for result in extraction.kept), len(extraction.skipped)
+        extraction = prepare_driver.collect_partitions({"bench": folder}, PianorollPhraseEncoder(options), workers=workers)["bench"]
+    return watch, sum(len(result.encoded.indices) for result in extraction.kept), len(extraction.skipped)
 
 
 def run_prepare(folder: Path, options: PhraseOptions, workers: int) -> tuple[Stopwatch, int, int]:
     """Timing, phrases and skipped files for a full prepare_dataset into a temporary folder."""
     with tempfile.TemporaryDirectory(prefix="mst_bench_prepare_") as scratch:
         with Stopwatch() as watch:
-            manifest = prepare.prepare_dataset({"bench": folder}, Path(scratch) / "out", options, workers=workers)
-    info = manifest["genres"]["bench"]
+            manifest = prepare_driver.prepare_dataset({"bench": folder}, Path(scratch) / "out", PianorollPhraseEncoder(options),
+                                                      workers=workers)
+    info = manifest["partitions"]["bench"]
     return watch, info["phrases"]["train"] + info["phrases"]["test"], info["files_skipped"]
 
 
@@ -143,11 +147,11 @@ def main(argv: list[str] | None = None) -> int:
         if not folder.is_dir():
             print(f"\n{corpus}: skipped: {folder} not found")
             continue
-        files = prepare.find_midi_files(folder)
+        files = find_midi_files(folder, order="song_id")
         if args.limit:
             subset = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix=f"mst_bench_{corpus}_")))
             for path in files[: args.limit]:
-                target = subset / prepare.song_id_of(path, folder)
+                target = subset / song_id_of(path, folder)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.symlink_to(path)
             folder, files = subset, files[: args.limit]
@@ -206,8 +210,8 @@ def measure_scaling(args: argparse.Namespace, options: PhraseOptions) -> None:
                 folder = args.data_root / CORPORA[corpus]
                 if not folder.is_dir():
                     continue
-                for path in prepare.find_midi_files(folder)[: args.limit]:
-                    target = Path(scratch) / f"copy{replica}" / corpus / prepare.song_id_of(path, folder)
+                for path in find_midi_files(folder, order="song_id")[: args.limit]:
+                    target = Path(scratch) / f"copy{replica}" / corpus / song_id_of(path, folder)
                     target.parent.mkdir(parents=True, exist_ok=True)
                     target.symlink_to(path)
                     files += 1

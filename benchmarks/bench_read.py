@@ -8,13 +8,14 @@ Without ``--data-dir`` it first prepares pop909 + piano_midi_de + wjazzd_solos (
 is absent. Each round reads one full epoch of every pipeline (medians over rounds are reported):
 
 * ``phrase_dataset``: all three genres' training phrases, shuffled, batch 16 (decoded in graph);
-* ``cyclegan a+b``: :func:`mst.records.cyclegan_dataset` for classical -> pop (balanced), batch 16;
+* ``cyclegan a+b``: the trainer's :class:`mst.records.pianoroll_reader.PairEpochs` for classical ->
+  pop (the larger side balanced by a fresh random subset per epoch, as in training), batch 16;
 * ``cyclegan a+b+m``: the same with the mixed set M = pop + classical + jazz (the *full* model);
 * ``records only``: the raw TFRecord bytes without parsing (the I/O floor).
 
 Reported: phrases/s and steps/s of each pipeline, and the ratio to a training step's consumption.
-A training step of the paper-size model at batch 16 takes ~11.8 s on this 2-vCPU machine, i.e.
-~1.36 samples/s per domain (``/work/shared/specs/environment.md`` section 5.3), so a step consumes
+A training step of the paper-size model at batch 16 takes about 11.8 s on a 2-vCPU machine
+(``benchmarks/README.md``, bench_train), i.e. about 1.36 samples/s per domain, so a step consumes
 ``len(components) * 16`` phrases every ``16 / 1.36`` s. Target: reading >= 10x faster.
 """
 
@@ -30,8 +31,13 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from mst import prepare, records  # noqa: E402
 from mst.encodings.pianoroll_extract import PhraseOptions  # noqa: E402
+from mst.records import manifest as manifests  # noqa: E402
+from mst.records.pianoroll_examples import phrase_dataset  # noqa: E402
+from mst.records.pianoroll_phrase_encoder import PianorollPhraseEncoder  # noqa: E402
+from mst.records.pianoroll_reader import PairEpochs  # noqa: E402
+from mst.records.prepare_driver import prepare_dataset  # noqa: E402
+from mst.records.shards import tensorflow, verify_shards  # noqa: E402
 
 DEFAULT_DATA_ROOT = REPO.parent / "shared" / "data"
 CORPORA = {"pop": "pop909/midi", "classical": "piano_midi_de/midis", "jazz": "wjazzd_solos/midi"}
@@ -65,40 +71,45 @@ def main(argv: list[str] | None = None) -> int:
         scratch = tempfile.TemporaryDirectory(prefix="mst_bench_read_")
         data_dir = Path(scratch.name) / "dataset"
         started = time.perf_counter()
-        prepare.prepare_dataset({genre: args.data_root / folder for genre, folder in CORPORA.items()}, data_dir,
-                                PhraseOptions(time_signature_policy="beat_grid"), workers=2)
+        prepare_dataset({genre: args.data_root / folder for genre, folder in CORPORA.items()}, data_dir,
+                        PianorollPhraseEncoder(PhraseOptions(time_signature_policy="beat_grid")), workers=2)
         print(f"bench_read: prepared {data_dir} in {time.perf_counter() - started:.1f} s")
-    tf = records._tf()
-    manifest = records.load_manifest(data_dir)
-    counts = {genre: records.count(manifest, genre, "train") for genre in ("pop", "classical", "jazz")}
+    tf = tensorflow()
+    manifest = manifests.load_manifest(data_dir)
+    counts = {genre: manifests.count(manifest, genre, "train") for genre in ("pop", "classical", "jazz")}
     shard_bytes = sum(shard["bytes"] for shard in manifest["shards"])
     print(f"bench_read: {data_dir}: train phrases {counts}, {len(manifest['shards'])} shards, {shard_bytes / 2**20:.1f} MiB")
 
     started = time.perf_counter()
-    records.verify_shards(data_dir, manifest)
+    verify_shards(data_dir, manifest)
     print(f"verify=True costs {time.perf_counter() - started:.2f} s once (sha256 of every shard)")
 
     all_train = sum(counts.values())
     train_paths = [str(Path(data_dir) / s["file"]) for s in manifest["shards"] if s["split"] == "train"]
+    records_only = tf.data.TFRecordDataset(train_paths, num_parallel_reads=8).batch(BATCH)
+    shuffled = phrase_dataset(data_dir, ["pop", "classical", "jazz"], batch_size=BATCH, shuffle=True)
+    pair = PairEpochs(data_dir, "classical", "pop", BATCH, seed=0, balancing="random_per_epoch")
+    full = PairEpochs(data_dir, "classical", "pop", BATCH, seed=0, mixed_genres=["pop", "classical", "jazz"],
+                      balancing="random_per_epoch")
+    # epoch -> dataset of that epoch, and the phrases one element holds per batch row
     pipelines = {
-        "records only": (lambda: tf.data.TFRecordDataset(train_paths, num_parallel_reads=8).batch(BATCH), 1, all_train),
-        "phrase_dataset": (lambda: records.phrase_dataset(data_dir, ["pop", "classical", "jazz"], batch_size=BATCH, shuffle=True), 1, all_train),
-        "cyclegan a+b": (lambda: records.cyclegan_dataset(data_dir, "classical", "pop", batch_size=BATCH), 2, None),
-        "cyclegan a+b+m": (lambda: records.cyclegan_dataset(data_dir, "classical", "pop", mixed_genres=["pop", "classical", "jazz"], batch_size=BATCH), 3, None),
+        "records only": (lambda epoch: records_only, 1),
+        "phrase_dataset": (lambda epoch: shuffled, 1),  # each iteration is a new, reshuffled epoch
+        "cyclegan a+b": (pair.dataset, 2),
+        "cyclegan a+b+m": (full.dataset, 3),
     }
-    built = {name: make() for name, (make, _, _) in pipelines.items()}
     timings: dict[str, list[float]] = {name: [] for name in pipelines}
     steps: dict[str, int] = {}
-    for _ in range(args.rounds):
-        for name, dataset in built.items():  # each iteration is a new, reshuffled epoch
-            seconds, elements = time_epoch(dataset)
+    for epoch in range(args.rounds):
+        for name, (make, _) in pipelines.items():
+            seconds, elements = time_epoch(make(epoch))
             timings[name].append(seconds)
             steps[name] = elements
     train_step_seconds = BATCH / args.train_samples_per_second
     print(f"\ntraining step (paper model, batch {BATCH}): {train_step_seconds:.1f} s -> consumes "
           f"{args.train_samples_per_second:.2f} phrases/s per domain\n")
     print(f"{'pipeline':<16}{'epoch s':>9}{'steps':>7}{'steps/s':>10}{'phrases/s':>11}{'x training':>12}")
-    for name, (_, components, _) in pipelines.items():
+    for name, (_, components) in pipelines.items():
         seconds = statistics.median(timings[name])
         phrases_per_second = steps[name] * BATCH * components / seconds
         consumed = args.train_samples_per_second * components

@@ -6,7 +6,7 @@ XLA, and one with XLA (``jit_compile=True``). The first (tracing/compiling) call
 configuration is timed separately and excluded from the medians.
 
 Achieved GFLOP/s = analytic FLOPs of one step / step time. FLOPs follow the authors' schedule
-(spec §9.2): generator step = 4 generator passes x 3 (forward + backward) + 2 discriminator passes x 2
+(docs/reference/cyclegan.md#flops): generator step = 4 generator passes x 3 (forward + backward) + 2 discriminator passes x 2
 (backward to the input only); discriminator step = 4 (base) or 8 (partial/full) discriminator passes x 3.
 Only convolutions are counted (instance norm and activations are < 1 %).
 
@@ -34,7 +34,7 @@ from mst.runtime import import_tensorflow  # noqa: E402
 tf = import_tensorflow()
 import keras  # noqa: E402
 
-from mst.configs import get_config  # noqa: E402
+from mst.registry import get_config  # noqa: E402
 from mst.models.cyclegan.cyclegan_task import build_compiled_cyclegan  # noqa: E402
 
 

@@ -6,14 +6,16 @@
 A synthetic song (piano chords, a melody, a bass line and drums; 3 minutes at 120 BPM = 360 beats =
 1,440 steps = 23 phrases, the last one incomplete) is written once. Each configuration gets its own
 generator with random weights (timing does not depend on the weights), wrapped once in a
-:class:`mst.models.cyclegan.song_transfer.TransferModel`, and one warm-up transfer (``tf.function`` tracing). The timed
-runs are interleaved round-robin (the host is noisy; environment spec §5.2) and each is a full
-:func:`mst.models.cyclegan.song_transfer.transfer_song`: read + filter, roll + phrases, generator, binarize + stitch, write
-MIDI. Medians are printed with the range, plus the ratio to the 1 s target for the paper size.
+:class:`mst.models.cyclegan.song_transfer.TransferModel`, and one warm-up transfer (``tf.function``
+tracing). The timed runs are interleaved round-robin (the host is noisy;
+docs/reference/environment.md#cpu-peak-and-noisy-host) and each is a full
+:func:`mst.models.cyclegan.song_transfer.transfer_song`: read + filter, roll + phrases, generator,
+binarize + stitch, write MIDI. Medians are printed with the range, plus the ratio to the 1 s target
+for the paper size.
 
 The host is shared, so each round also measures the float32 GEMM rate of the moment; the generator's
 share of it is load-independent, and the script projects the paper-size latency onto the quiet host's
-2-thread GEMM peak (218 GFLOP/s, environment spec §5.2).
+2-thread GEMM peak (218 GFLOP/s, docs/reference/environment.md#cpu-peak-and-noisy-host).
 """
 
 from __future__ import annotations
@@ -30,8 +32,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 TARGET_SECONDS = 1.0
-PAPER_GFLOP_PER_PHRASE = 8.81  # generator forward, spec §9.2
-QUIET_HOST_PEAK_GFLOPS = 218.0  # 2-thread float32 GEMM on the quiet dev host, environment spec §5.2
+PAPER_GFLOP_PER_PHRASE = 8.81  # generator forward, docs/reference/cyclegan.md#flops
+# 2-thread float32 GEMM on the quiet dev host, docs/reference/environment.md#cpu-peak-and-noisy-host
+QUIET_HOST_PEAK_GFLOPS = 218.0
 
 
 def make_gemm_probe(tf, n: int = 2048):
@@ -96,11 +99,11 @@ def main(argv=None) -> int:
 
     tf = import_tensorflow()
 
-    from mst import configs
+    from mst import registry
     from mst.models.cyclegan import song_transfer as transfer
     from mst.models.cyclegan.cyclegan_generator import build_generator
 
-    cpu_preset = configs.get_config("cyclegan_jazz_classical_cpu")
+    cpu_preset = registry.get_config("cyclegan_jazz_classical_cpu")
     cpu_shape = (cpu_preset.generator_filters, cpu_preset.generator_residual_blocks)
     cpu_label = f"cpu preset (f={cpu_shape[0]}, {cpu_shape[1]} blocks)"
     shapes = {  # name -> (filters, residual blocks, precision, label)

@@ -23,8 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from mst import prepare
 from mst.encodings import pianoroll_extract as extract
+from mst.records import prepare_driver
+from mst.records.pianoroll_phrase_encoder import PianorollPhraseEncoder
 from mst.runtime import import_tensorflow
 
 EMBEDDED_DIR = Path(__file__).resolve().parent / "data" / "embedded"
@@ -53,7 +54,7 @@ def _phrase_grid(data_dir: Path, png: Path, per_genre: int = 4) -> None:
 
     manifest = records.load_manifest(data_dir)
     phrases_by_genre = {}
-    for genre in sorted(manifest["genres"]):
+    for genre in sorted(manifest["partitions"]):
         dataset = records.phrase_dataset(data_dir, genre, "train", batch_size=64, shuffle=True, seed=0)
         batch = next(iter(dataset)).numpy()
         phrases_by_genre[genre] = batch[:per_genre]
@@ -71,19 +72,19 @@ def run_demo(out: Path, *, epochs: int, classifier_epochs: int, fresh: bool) -> 
     t = _step(f"1/6 prepare the embedded MIDI set ({EMBEDDED_DIR}) -> {data_dir}")
     if not (data_dir / "manifest.json").exists():
         genre_dirs = {p.name: p for p in sorted(EMBEDDED_DIR.iterdir()) if p.is_dir()}
-        manifest = prepare.prepare_dataset(genre_dirs, data_dir, extract.PhraseOptions(), workers=2, progress=True)
+        manifest = prepare_driver.prepare_dataset(genre_dirs, data_dir, PianorollPhraseEncoder(extract.PhraseOptions()), workers=2, progress=True)
     else:
         from mst import records  # noqa: PLC0415
 
         manifest = records.load_manifest(data_dir)
-    print(prepare.format_summary(manifest))
+    print(prepare_driver.format_summary(manifest))
     artifacts["phrases_png"] = out / "phrases_per_genre.png"
     _phrase_grid(data_dir, artifacts["phrases_png"])
     _done(t)
 
     import_tensorflow()
-    from mst.configs import get_config  # noqa: PLC0415
-    from mst.training import RunOptions, train  # noqa: PLC0415
+    from mst.registry import get_config  # noqa: PLC0415
+    from mst.training.driver import RunOptions, train  # noqa: PLC0415
 
     t = _step(f"2/6 train the tiny CycleGAN ({GENRE_A} <-> {GENRE_B}, {epochs} epochs)")
     run_dir = out / "cyclegan_run"
@@ -115,7 +116,7 @@ def run_demo(out: Path, *, epochs: int, classifier_epochs: int, fresh: bool) -> 
     artifacts["classifier"] = classifier_dir
     _done(t)
 
-    from mst.models.cyclegan import cyclegan_evaluation as evaluation  # noqa: PLC0415
+    from mst.models.cyclegan import cyclegan_report as evaluation  # noqa: PLC0415
 
     t = _step("5/6 evaluate the CycleGAN with the paper's protocol")
     result, paths = evaluation.run_evaluation(artifacts["model"], classifier_dir, data_dir, out / "report", label="demo (cyclegan_tiny)")

@@ -1,15 +1,16 @@
 """Registered, serializable Keras layers shared by the mst models.
 
-Keras 3 has no instance-normalization and no reflection-padding layer, and the authors' TF2
-refactor lost 94 % of its generator by creating sub-layers inside ``call`` (spec §8.2). The layers
-here create every sub-layer in ``__init__`` and every weight in ``build``, so that all weights are
-tracked, trained, checkpointed and saved.
+Keras 3 has no instance-normalization and no reflection-padding layer, and the authors' TF2 port
+lost 94 % of its generator by creating sub-layers inside ``call``
+(docs/reference/cyclegan.md#tf2-port-bugs). The layers here create every sub-layer in ``__init__``
+and every weight in ``build``, so that all weights are tracked, trained, checkpointed and saved.
 
-Initialisation follows the authors' TF1 ``ops.py``: convolution kernels come from a truncated
-normal with standard deviation 0.02 and instance-norm scales from N(1, 0.02). Every layer gets its
-*own* initializer instance; a seeded instance shared by several layers would give them identical
-kernels (spec §2). When a seed is given, each layer's seed is derived from it and from the layer's
-name with :func:`derive_seed`, so two layers never share one.
+Initialisation follows the authors' TF1 code (``ops.py``): convolution kernels come from a
+truncated normal with standard deviation 0.02 and instance-norm scales from N(1, 0.02). Every layer
+gets its *own* initializer instance; a seeded instance shared by several layers would give them
+identical kernels (docs/reference/cyclegan.md#initialisation). When a seed is given, each layer's
+seed is derived from it and from the layer's name with :func:`derive_seed`, so two layers never
+share one.
 
 All layers are registered under the package name ``"mst"`` and load in Keras safe mode.
 """
@@ -24,10 +25,16 @@ from keras import ops
 from mst.encodings import pianoroll
 
 KERNEL_STDDEV = 0.02
-"""Standard deviation of the truncated-normal kernel initializer ([TF1] ``ops.conv2d``)."""
+"""Standard deviation of the truncated-normal kernel initializer.
+
+As in the authors' TF1 code (``ops.conv2d``); docs/reference/cyclegan.md#initialisation.
+"""
 
 NORM_SCALE_STDDEV = 0.02
-"""Standard deviation of the N(1, σ) instance-norm scale initializer ([TF1] ``ops.instance_norm``)."""
+"""Standard deviation of the N(1, σ) instance-norm scale initializer.
+
+As in the authors' TF1 code (``ops.instance_norm``); docs/reference/cyclegan.md#instance-norm.
+"""
 
 INSTANCE_NORM_EPSILON = 1e-5
 """Variance epsilon of the authors' instance norm."""
@@ -235,8 +242,9 @@ class ResidualBlock(keras.layers.Layer):
     """The generator's residual block, with every sub-layer created once and tracked.
 
     ``x -> reflect pad 1 -> conv 3x3 (valid, no bias) -> IN -> ReLU -> reflect pad 1 -> conv 3x3
-    -> IN -> + x -> ReLU``. The final ReLU after the addition is the authors' variant ([TF1]
-    ``module.residule_block``, also [TF2] and every port); ``relu_after_add=False`` gives the
+    -> IN -> + x -> ReLU``. The final ReLU after the addition is the authors' variant: the
+    authors' TF1 code (``module.residule_block``), the authors' TF2 port and every other port
+    have it (docs/reference/cyclegan.md#residual-block). ``relu_after_add=False`` gives the
     Johnson et al. / CycleGAN reference block, whose output is the plain sum.
 
     Args:

@@ -1,4 +1,4 @@
-"""PNG figures of pianorolls, phrase grids, song transfers, loss curves and transfer rankings.
+"""PNG figures (they compute no metric): pianorolls, phrase grids, song transfers, curves over epochs.
 
 Rendering uses matplotlib's Agg canvas directly (``Figure`` + ``FigureCanvasAgg``, no pyplot), so it
 needs no display and leaves the global backend alone. Every file is written atomically: the PNG goes
@@ -29,7 +29,6 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
 from mst import atomic
-from mst.models.cyclegan.strength import rank_transfers
 from mst.encodings.pianoroll import LOWEST_PITCH, NUM_PITCHES, STEPS_PER_BEAT
 
 STEPS_PER_BAR = 4 * STEPS_PER_BEAT
@@ -37,7 +36,7 @@ DEFAULT_DPI = 100
 _MAX_FIGURE_WIDTH_INCHES = 24.0  # long rolls get wider figures, up to 2,400 px at 100 dpi
 
 
-def _as_plot_rolls(rolls, name: str) -> np.ndarray:
+def as_plot_rolls(rolls, name: str) -> np.ndarray:
     """One roll ``[T, 84(, 1)]`` or a batch ``[N, T, 84(, 1)]`` in [0, 1] → float ``[N, T, 84]``."""
     array = np.asarray(rolls)
     shape = array.shape
@@ -58,21 +57,21 @@ def _as_plot_rolls(rolls, name: str) -> np.ndarray:
     return array
 
 
-def _is_single_roll(rolls) -> bool:
+def is_single_roll(rolls) -> bool:
     shape = np.shape(rolls)
     return len(shape) == 2 or (len(shape) == 3 and shape[-1] == 1)
 
 
 def _as_single_roll(roll, name: str) -> np.ndarray:
     """A single ``[T, 84]`` or ``[T, 84, 1]`` roll as float ``[T, 84]``."""
-    if not _is_single_roll(roll):
+    if not is_single_roll(roll):
         raise ValueError(
             f"{name} must be one roll [T, {NUM_PITCHES}] or [T, {NUM_PITCHES}, 1]; got shape {np.shape(roll)}"
         )
-    return _as_plot_rolls(roll, name)[0]
+    return as_plot_rolls(roll, name)[0]
 
 
-def _save_figure(figure: Figure, path, dpi: int) -> str:
+def save_figure(figure: Figure, path, dpi: int) -> str:
     path = os.fspath(path)
     FigureCanvasAgg(figure)
     with atomic.atomic_path(path) as temporary:
@@ -86,7 +85,7 @@ def _pitch_ticks() -> tuple[list[int], list[str]]:
     return midi_c, [f"C{midi // 12 - 1}" for midi in midi_c]  # MIDI 60 = C4
 
 
-def _draw_roll(
+def draw_roll(
     axes, roll: np.ndarray, title: str | None, steps_per_bar: int, num_steps: int | None = None, start_step: int = 0
 ) -> None:
     """Draws a ``[T, 84]`` roll whose first row is step ``start_step``; the x range is ``num_steps`` long."""
@@ -114,7 +113,7 @@ def _draw_roll(
         axes.set_title(title, fontsize=8)
 
 
-def _check_steps_per_bar(steps_per_bar: int) -> None:
+def check_steps_per_bar(steps_per_bar: int) -> None:
     if int(steps_per_bar) != steps_per_bar or steps_per_bar < 1:
         raise ValueError(f"steps_per_bar must be a positive integer; got {steps_per_bar}")
 
@@ -153,16 +152,16 @@ def save_pianoroll_png(
         ...
         ValueError: roll_or_rolls must be one roll [T, 84(, 1)] or a batch [N, T, 84(, 1)] ...
     """
-    _check_steps_per_bar(steps_per_bar)
-    rolls = _as_plot_rolls(roll_or_rolls, "roll_or_rolls")
+    check_steps_per_bar(steps_per_bar)
+    rolls = as_plot_rolls(roll_or_rolls, "roll_or_rolls")
     if titles is not None and len(titles) != len(rolls):
         raise ValueError(f"got {len(titles)} titles for {len(rolls)} rolls")
     figure = Figure(figsize=(_roll_width_inches(rolls.shape[1]), 2.6 * len(rolls)), layout="constrained")
     axes_list = figure.subplots(len(rolls), 1, squeeze=False)[:, 0]
     for index, (axes, roll) in enumerate(zip(axes_list, rolls)):
-        _draw_roll(axes, roll, None if titles is None else titles[index], steps_per_bar)
+        draw_roll(axes, roll, None if titles is None else titles[index], steps_per_bar)
     axes_list[-1].set_xlabel(f"time step ({steps_per_bar} per bar)", fontsize=8)
-    return _save_figure(figure, path, dpi)
+    return save_figure(figure, path, dpi)
 
 
 def save_phrase_grid_png(
@@ -193,7 +192,7 @@ def save_phrase_grid_png(
         >>> os.path.isfile(save_phrase_grid_png(os.path.join(tempfile.mkdtemp(), "g.png"), phrases, 3))
         True
     """
-    _check_steps_per_bar(steps_per_bar)
+    check_steps_per_bar(steps_per_bar)
     if not phrases_by_label:
         raise ValueError("phrases_by_label is empty")
     if int(n_per_row) != n_per_row or n_per_row < 1:
@@ -201,8 +200,8 @@ def save_phrase_grid_png(
     rng = np.random.default_rng(seed)
     chosen = {}
     for label, phrases in phrases_by_label.items():
-        batch = _as_plot_rolls(phrases, f"phrases_by_label[{label!r}]")
-        if _is_single_roll(phrases):
+        batch = as_plot_rolls(phrases, f"phrases_by_label[{label!r}]")
+        if is_single_roll(phrases):
             raise ValueError(
                 f"phrases_by_label[{label!r}] must be a batch [N, T, 84(, 1)]; got shape {np.shape(phrases)}"
             )
@@ -215,10 +214,10 @@ def save_phrase_grid_png(
         for column in range(n_per_row):
             axes = grid[row, column]
             if column < len(indices):
-                _draw_roll(axes, batch[indices[column]], f"{label} #{indices[column]}", steps_per_bar, num_steps)
+                draw_roll(axes, batch[indices[column]], f"{label} #{indices[column]}", steps_per_bar, num_steps)
             else:
                 axes.axis("off")
-    return _save_figure(figure, path, dpi)
+    return save_figure(figure, path, dpi)
 
 
 def save_before_after_png(
@@ -253,7 +252,7 @@ def save_before_after_png(
         >>> os.path.isfile(save_before_after_png(os.path.join(tempfile.mkdtemp(), "s.png"), song, song, "A→B"))
         True
     """
-    _check_steps_per_bar(steps_per_bar)
+    check_steps_per_bar(steps_per_bar)
     if len(labels) != 2:
         raise ValueError(f"labels needs two titles; got {labels!r}")
     if int(bars_per_line) != bars_per_line or bars_per_line < 1:
@@ -273,11 +272,11 @@ def save_before_after_png(
                 segment = np.zeros((1, NUM_PITCHES), np.float32)
             last_bar = math.ceil(min(start + steps_per_line, num_steps) / steps_per_bar)
             line_title = f"{label}, bars {start // steps_per_bar + 1}–{last_bar}"
-            _draw_roll(grid[2 * line + panel], segment, line_title, steps_per_bar, steps_per_line, start)
+            draw_roll(grid[2 * line + panel], segment, line_title, steps_per_bar, steps_per_line, start)
     grid[-1].set_xlabel(f"time step ({steps_per_bar} per bar)", fontsize=8)
     if title:
         figure.suptitle(title, fontsize=10)
-    return _save_figure(figure, path, dpi)
+    return save_figure(figure, path, dpi)
 
 
 def save_loss_curves_png(
@@ -300,96 +299,58 @@ def save_loss_curves_png(
     """
     if not history:
         raise ValueError("history is empty")
-    series = {}
-    for name, values in history.items():
-        array = np.asarray(values, dtype=np.float64) if np.ndim(values) else np.empty(0)
-        if array.ndim != 1 or array.size == 0:
-            raise ValueError(f"history[{name!r}] must be a non-empty list of numbers; got shape {np.shape(values)}")
-        series[name] = array
-    num_columns = min(3, len(series))
-    num_rows = math.ceil(len(series) / num_columns)
-    figure = Figure(figsize=(4.0 * num_columns, 2.8 * num_rows), layout="constrained")
-    grid = figure.subplots(num_rows, num_columns, squeeze=False).reshape(-1)
-    for axes, (name, values) in zip(grid, series.items()):
-        epochs = np.arange(1, len(values) + 1)
-        axes.plot(epochs, values, marker="o" if len(values) < 30 else None, markersize=3, linewidth=1.2)
-        axes.set_title(name, fontsize=9)
-        axes.set_xlabel("epoch", fontsize=8)
-        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-        axes.grid(alpha=0.3)
-        axes.tick_params(labelsize=7)
-    for axes in grid[len(series):]:
-        axes.axis("off")
-    if title:
-        figure.suptitle(title, fontsize=10)
-    return _save_figure(figure, path, dpi)
+    return save_curve_panels_png(path, {name: {name: values} for name, values in history.items()}, title=title, dpi=dpi)
 
 
-def save_ranking_png(
-    path,
-    origin,
-    transfer,
-    cycle,
-    probs,
-    *,
-    n_each: int = 2,
-    steps_per_bar: int = STEPS_PER_BAR,
-    dpi: int = DEFAULT_DPI,
+def save_curve_panels_png(
+    path, panels: Mapping[str, Mapping[str, Sequence[float]]], *, title: str | None = None, dpi: int = DEFAULT_DPI
 ) -> str:
-    """Saves the strongest and weakest transfers of one direction (origin | transfer | cycle rows).
+    """Saves one panel per entry, each with one or more curves over epochs (x = epoch, from 1).
 
-    Phrases are ranked as in the authors' ranking file (:func:`mst.models.cyclegan.strength.rank_transfers`:
-    by ``|P_origin − P_transfer|`` of the source genre, largest first). The top ``n_each`` rows are
-    the strongest transfers, the bottom ``n_each`` the weakest; with fewer than ``2 · n_each``
-    phrases every phrase is shown once, in rank order.
+    Curves that belong together (a loss next to its all-zero floor, a statistic next to the same
+    statistic on real data) share a panel and get a legend.
 
     Args:
         path: Output ``.png`` path (written atomically).
-        origin, transfer, cycle: Binary phrases ``[N, T, 84(, 1)]`` of one direction.
-        probs: ``[N, 3]`` source-genre probabilities (P_origin, P_transfer, P_cycle) per phrase.
-        n_each: Rows for the strongest and for the weakest transfers.
-        steps_per_bar: Bar-line spacing in steps.
+        panels: ``{panel title: {curve name: [value per epoch]}}``; NaN values show as gaps.
+        title: Optional figure title.
         dpi: Resolution.
 
     Example:
         >>> import tempfile, os
-        >>> x = np.zeros((3, 64, 84)); probs = [[0.9, 0.1, 0.8], [0.9, 0.8, 0.9], [0.7, 0.4, 0.6]]
-        >>> os.path.isfile(save_ranking_png(os.path.join(tempfile.mkdtemp(), "r.png"), x, x, x, probs, n_each=1))
+        >>> panels = {"cycle L1": {"model": [0.05, 0.03], "all-zero floor": [0.04, 0.04]}}
+        >>> os.path.isfile(save_curve_panels_png(os.path.join(tempfile.mkdtemp(), "m.png"), panels))
         True
     """
-    _check_steps_per_bar(steps_per_bar)
-    if int(n_each) != n_each or n_each < 1:
-        raise ValueError(f"n_each must be a positive integer; got {n_each}")
-    named = (("origin", origin), ("transfer", transfer), ("cycle", cycle))
-    stages = {name: _as_plot_rolls(rolls, name) for name, rolls in named}
-    if any(_is_single_roll(rolls) for rolls in (origin, transfer, cycle)):
-        raise ValueError("origin, transfer and cycle must be batches [N, T, 84(, 1)]")
-    shapes = {name: rolls.shape for name, rolls in stages.items()}
-    if len(set(shapes.values())) != 1:
-        raise ValueError(f"origin, transfer and cycle must have the same shape; got {shapes}")
-    probabilities = np.asarray(probs, dtype=np.float64)
-    num_phrases = shapes["origin"][0]
-    if probabilities.shape != (num_phrases, 3):
-        raise ValueError(
-            f"probs must be [N, 3] = (P_origin, P_transfer, P_cycle) with N = {num_phrases}; "
-            f"got {probabilities.shape}"
-        )
-    ranking = rank_transfers(
-        stages["origin"], stages["transfer"], probabilities[:, 0], probabilities[:, 1], probabilities[:, 2]
-    )
-    if num_phrases <= 2 * n_each:
-        rows = [(f"rank {rank + 1}", rank) for rank in range(num_phrases)]
-    else:
-        rows = [(f"strongest #{rank + 1}", rank) for rank in range(n_each)]
-        rows += [(f"weakest #{n_each - k}", num_phrases - n_each + k) for k in range(n_each)]
-    figure = Figure(figsize=(10.0, 2.3 * len(rows)), layout="constrained")
-    grid = figure.subplots(len(rows), 3, squeeze=False)
-    for row, (row_label, rank) in enumerate(rows):
-        phrase = int(ranking.phrase_id[rank])
-        stage_probabilities = (ranking.p_origin[rank], ranking.p_transfer[rank], ranking.p_cycle[rank])
-        for column, (stage, probability) in enumerate(zip(stages, stage_probabilities)):
-            title = f"{stage}  P_source={probability:.2f}"
-            if column == 0:
-                title = f"{row_label} (id {phrase}, |ΔP|={ranking.abs_probability_change[rank]:.2f})\n{title}"
-            _draw_roll(grid[row, column], stages[stage][phrase], title, steps_per_bar)
-    return _save_figure(figure, path, dpi)
+    if not panels:
+        raise ValueError("panels is empty")
+    checked = {}
+    for panel, curves in panels.items():
+        if not curves:
+            raise ValueError(f"panel {panel!r} has no curves")
+        checked[panel] = {}
+        for name, values in curves.items():
+            array = np.asarray(values, dtype=np.float64) if np.ndim(values) else np.empty(0)
+            if array.ndim != 1 or array.size == 0:
+                raise ValueError(f"history[{name!r}] must be a non-empty list of numbers; got shape {np.shape(values)}")
+            checked[panel][name] = array
+    num_columns = min(3, len(checked))
+    num_rows = math.ceil(len(checked) / num_columns)
+    figure = Figure(figsize=(4.0 * num_columns, 2.8 * num_rows), layout="constrained")
+    grid = figure.subplots(num_rows, num_columns, squeeze=False).reshape(-1)
+    for axes, (panel, curves) in zip(grid, checked.items()):
+        for name, values in curves.items():
+            epochs = np.arange(1, len(values) + 1)
+            axes.plot(epochs, values, marker="o" if len(values) < 30 else None, markersize=3, linewidth=1.2, label=name)
+        axes.set_title(panel, fontsize=9)
+        axes.set_xlabel("epoch", fontsize=8)
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.grid(alpha=0.3)
+        axes.tick_params(labelsize=7)
+        if len(curves) > 1:
+            axes.legend(fontsize=7)
+    for axes in grid[len(checked):]:
+        axes.axis("off")
+    if title:
+        figure.suptitle(title, fontsize=10)
+    return save_figure(figure, path, dpi)

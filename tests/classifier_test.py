@@ -1,4 +1,7 @@
-"""Tests of mst.models.genre_classifier.genre_classifier (the genre classifier, spec §6.1)."""
+"""Tests of mst.models.genre_classifier.genre_classifier.
+
+The genre classifier of docs/reference/cyclegan.md#classifier-architecture.
+"""
 
 from __future__ import annotations
 

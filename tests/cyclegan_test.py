@@ -499,7 +499,7 @@ def test_mixed_float16_policy_keeps_outputs_losses_and_pool_in_float32():
 
 
 def test_build_cyclegan_from_config():
-    from mst.configs import get_config
+    from mst.registry import get_config
 
     cfg = get_config("cyclegan_tiny", ["variant=full", "sigma_d=0.5", "pool_for_base=true"])
     gan = build_cyclegan(cfg)

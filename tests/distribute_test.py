@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from training_test import write_synthetic_dataset
+from testing import write_random_dataset
 
 from mst.runtime import import_tensorflow
 
@@ -53,7 +53,7 @@ def weights(run_dir: Path) -> dict[str, np.ndarray]:
 
 @pytest.mark.slow
 def test_mirrored_on_two_logical_cpus_matches_the_default_strategy(tmp_path):
-    data = write_synthetic_dataset(tmp_path / "data")
+    data = write_random_dataset(tmp_path / "data")
     mirrored = start([*COMMON, "--data", data, "--out", tmp_path / "mirrored", "--logical-cpus", 2, "--strategy", "mirrored"])
     default = start([*COMMON, "--data", data, "--out", tmp_path / "default", "--strategy", "default"])
     outputs = {}

@@ -1,8 +1,8 @@
-"""Tests for the ``evaluate.py`` command line: the three modes, exit codes and error messages.
+"""Tests for the ``evaluate.py`` command line: the subcommands, exit codes and error messages.
 
-The models are the rigged Keras models of ``evaluation_test.py`` (register-swap generator, register
-classifier), exported with :mod:`mst.export` like ``train.py`` does, so the command line loads
-them through the real loaders.
+The models are the rigged Keras models of ``tests/testing.py`` (register-swap generator, register
+classifier), exported like ``train.py`` does, so the command line loads them through the real
+loaders.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from evaluation_test import GENRE_A, GENRE_B, SWAP, keras_models, pair_result, write_dataset
 from conftest import load_script
 from mst.models.cyclegan import cyclegan_evaluation as evaluation
+from mst.models.cyclegan import cyclegan_report
+from testing import GENRE_A, GENRE_B, SWAP, keras_models, pair_result, write_dataset
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -44,18 +45,22 @@ def workspace(tmp_path_factory) -> dict[str, Path]:
     CycleGAN exported with mst.export."""
     import keras
 
-    from mst import configs, export
+    from mst.models.genre_classifier import genre_classifier_export
+    from mst.models.cyclegan import cyclegan_export
+    from mst import registry
+    from mst.models.cyclegan import cyclegan_presets
+    from mst.models.genre_classifier import genre_classifier_presets
     from mst.models.cyclegan.cyclegan import build_cyclegan
 
     root = tmp_path_factory.mktemp("cli")
     swap, _, classifier = keras_models(keras)
     swap_run = root / "swap_run"
-    configs.save_config(configs.CycleGANConfig(genre_a=GENRE_A, genre_b=GENRE_B, variant="base", sigma_d=0.1, name="swap_test"), swap_run / "config.json")
+    registry.save_config(cyclegan_presets.CycleGANConfig(genre_a=GENRE_A, genre_b=GENRE_B, variant="base", sigma_d=0.1, name="swap_test"), swap_run / "config.json")
     (swap_run / "models").mkdir()
     for name in ("generator_a2b.keras", "generator_b2a.keras"):
         swap.save(swap_run / "models" / name)
-    classifier_config = configs.ClassifierConfig(genre_a=GENRE_A, genre_b=GENRE_B, name="register_test")
-    classifier_dir = export.export_classifier(classifier, root / "classifier_export", info={"config": classifier_config.to_dict(), "checkpoint": "last", "preset": "register_test"})
+    classifier_config = genre_classifier_presets.ClassifierConfig(genre_a=GENRE_A, genre_b=GENRE_B, name="register_test")
+    classifier_dir = genre_classifier_export.export_classifier(classifier, root / "classifier_export", info={"config": classifier_config.to_dict(), "checkpoint": "last", "preset": "register_test"})
     bare = root / "bare"
     bare.mkdir()
     for name in ("generator_a2b.keras", "generator_b2a.keras"):
@@ -64,7 +69,7 @@ def workspace(tmp_path_factory) -> dict[str, Path]:
     other_pair = root / "jazz_pop_classifier"
     shutil.copytree(classifier_dir, other_pair)
     info = json.loads((other_pair / "export.json").read_text())
-    info["config"] = configs.ClassifierConfig(genre_a="jazz", genre_b="pop").to_dict()
+    info["config"] = genre_classifier_presets.ClassifierConfig(genre_a="jazz", genre_b="pop").to_dict()
     (other_pair / "export.json").write_text(json.dumps(info))
     diverged = root / "diverged"
     diverged.mkdir()
@@ -77,10 +82,10 @@ def workspace(tmp_path_factory) -> dict[str, Path]:
     half = keras.Model(inputs, keras.layers.Activation("sigmoid")(inputs), name="half_range")
     for name in ("generator_a2b.keras", "generator_b2a.keras"):
         half.save(wrong_shape / name)
-    tiny_config = configs.get_config(
+    tiny_config = registry.get_config(
         "cyclegan_tiny", [f"genre_a={GENRE_A}", f"genre_b={GENRE_B}", "variant=base", "generator_filters=2", "generator_residual_blocks=1", "discriminator_filters=2"]
     )
-    tiny_export = export.export_cyclegan(build_cyclegan(tiny_config), root / "tiny_run" / "export", config=tiny_config, global_step=0, preset="cyclegan_tiny")
+    tiny_export = cyclegan_export.export_cyclegan(build_cyclegan(tiny_config), root / "tiny_run" / "export", config=tiny_config, global_step=0, preset="cyclegan_tiny")
     return {
         "root": root,
         "data": write_dataset(root / "prepared"),
@@ -110,6 +115,20 @@ def test_full_evaluation_writes_the_report_and_prints_its_path(workspace, capsys
     assert results.a2b.phrase_ids[0] == "classical_song0.mid#0"
     for name in ("ranking_a2b.png", "ranking_b2a.csv", "table.csv", "distribution.csv"):
         assert (out / name).is_file()
+    assert "## Collapse statistics" in report and "**Collapse warnings:** none." in report
+    assert set(json.loads((out / "results.json").read_text(encoding="utf-8"))["collapse"]) == {"a2b", "b2a"}
+
+
+def test_cyclegan_subcommand_is_the_form_without_a_subcommand(workspace, capsys):
+    out, alias = workspace["root"] / "report_subcommand", workspace["root"] / "report_alias"
+    arguments = ["--model", workspace["model"], "--classifier", workspace["classifier"], "--data", workspace["data"], "--limit", "3"]
+    code, stdout, stderr = run_cli(["cyclegan", *arguments, "--out", out], capsys)
+    assert code == 0, stderr
+    assert stdout.strip().splitlines()[-1] == str(out / "report.md")
+    code, _, stderr = run_cli([*arguments, "--out", alias], capsys)
+    assert code == 0, stderr
+    ours, theirs = evaluation.load_results(out), evaluation.load_results(alias)
+    assert ours.table() == theirs.table() and ours.a2b.phrase_ids == theirs.a2b.phrase_ids
 
 
 def test_exported_cyclegan_runs_end_to_end(workspace, capsys):
@@ -213,7 +232,7 @@ def test_sweep_mode_assembles_report_folders(tmp_path, capsys):
     runs = []
     for variant in ("base", "partial", "full"):
         runs.append(tmp_path / variant)
-        evaluation.write_report(pair_result(GENRE_A, GENRE_B, SWAP, variant, 1.0, variant), runs[-1])
+        cyclegan_report.write_report(pair_result(GENRE_A, GENRE_B, SWAP, variant, 1.0, variant), runs[-1])
     code, stdout, stderr = run_cli(["sweep", "--runs", *runs, "--layout", "variants", "--out", tmp_path / "sweep"], capsys)
     assert code == 0, stderr
     assert stdout.strip().splitlines()[-1] == str(tmp_path / "sweep" / "sweep.md")
@@ -226,9 +245,13 @@ def test_sweep_mode_assembles_report_folders(tmp_path, capsys):
 
 
 def test_help_and_usage_errors_use_argparse_codes(capsys):
-    for argv in (["--help"], ["sweep", "--help"], ["classifier", "--help"]):
+    for argv in (["--help"], ["cyclegan", "--help"], ["sweep", "--help"], ["classifier", "--help"]):
         code, stdout, _ = run_cli(argv, capsys)
         assert code == 0 and "usage: evaluate.py" in stdout
+    code, stdout, _ = run_cli(["cyclegan", "--help"], capsys)
+    assert "usage: evaluate.py cyclegan" in stdout and "--model" in stdout
+    code, _, stderr = run_cli(["cyclegan"], capsys)
+    assert code == 2 and "--model" in stderr
     code, _, stderr = run_cli(["sweep", "--runs", "x", "--layout", "diagonal", "--out", "y"], capsys)
     assert code == 2 and "invalid choice" in stderr
     code, _, stderr = run_cli([], capsys)
@@ -246,3 +269,15 @@ def test_script_runs_as_a_program(tmp_path):
     assert completed.returncode == 2
     assert "evaluate.py: error: model not found" in completed.stderr
 
+
+def test_help_does_not_import_tensorflow():
+    code = (
+        "import runpy, sys\n"
+        "sys.argv = ['evaluate.py', 'cyclegan', '--help']\n"
+        "try:\n"
+        "    runpy.run_path(sys.argv[0], run_name='__main__')\n"
+        "except SystemExit as stop:\n"
+        "    print('exit', stop.code, 'tensorflow' in sys.modules)\n"
+    )
+    completed = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=120)
+    assert completed.stdout.strip().splitlines()[-1] == "exit 0 False", completed.stderr

@@ -13,7 +13,10 @@ import keras
 import numpy as np
 import pytest
 
-from mst import configs, export
+from mst import export
+from mst.models.genre_classifier import genre_classifier_export
+from mst.models.cyclegan import cyclegan_export as cyclegan_exports
+from mst import registry
 from mst.encodings import pianoroll
 from mst.runtime import import_tensorflow
 from mst.training.checkpointing import RunCheckpointer, TrainingState
@@ -34,13 +37,13 @@ def binary_phrases(count: int, seed: int) -> np.ndarray:
 def cyclegan_export(tmp_path_factory):
     """A tiny CycleGAN after one training step, exported, plus a run folder with its checkpoint."""
     root = tmp_path_factory.mktemp("cyclegan_export")
-    config = configs.get_config("cyclegan_tiny")
+    config = registry.get_config("cyclegan_tiny")
     model = build_compiled_cyclegan(config, steps_per_epoch=4)
     batch = binary_phrases(config.batch_size, 1)
     model.train_step({"a": batch, "b": binary_phrases(config.batch_size, 2), "m": batch})
-    export_dir = export.export_cyclegan(model, root / "export", config=config, global_step=1, preset="cyclegan_tiny")
+    export_dir = cyclegan_exports.export_cyclegan(model, root / "export", config=config, global_step=1, preset="cyclegan_tiny")
     run_dir = root / "run"
-    configs.save_config(config, run_dir / "config.json")
+    registry.save_config(config, run_dir / "config.json")
     state = TrainingState()
     state.global_step.assign(1)
     RunCheckpointer(run_dir, model, {"generator_optimizer": model.generator_optimizer, "discriminator_optimizer": model.discriminator_optimizer}, state).save()
@@ -53,11 +56,11 @@ def cyclegan_export(tmp_path_factory):
 def classifier_export(tmp_path_factory):
     """A tiny classifier exported, and a run folder whose best and last checkpoints differ."""
     root = tmp_path_factory.mktemp("classifier_export")
-    config = configs.get_config("classifier_tiny")
+    config = registry.get_config("classifier_tiny")
     model = build_compiled_classifier(config, steps_per_epoch=4)
     x, y = binary_phrases(8, 4), np.array([0, 1] * 4)
     run_dir = root / "run"
-    configs.save_config(config, run_dir / "config.json")
+    registry.save_config(config, run_dir / "config.json")
     best = tf.train.CheckpointManager(tf.train.Checkpoint(model=model), str(run_dir / "best"), max_to_keep=1, checkpoint_name="best")
     phrases = binary_phrases(5, 5)
     best.save(checkpoint_number=1)
@@ -66,7 +69,7 @@ def classifier_export(tmp_path_factory):
     state = TrainingState()
     state.global_step.assign(6)
     RunCheckpointer(run_dir, model, {"optimizer": model.optimizer}, state).save()
-    export_dir = export.export_classifier(model, root / "export", config=config, info={"checkpoint": "last"})
+    export_dir = genre_classifier_export.export_classifier(model, root / "export", config=config, info={"checkpoint": "last"})
     last_probabilities = tf.nn.softmax(model(phrases)).numpy()
     assert not np.allclose(best_probabilities, last_probabilities)
     return {"export": export_dir, "run": run_dir, "phrases": phrases, "last": last_probabilities, "best": best_probabilities}
@@ -146,7 +149,7 @@ def test_load_generators_accepts_every_saved_form(cyclegan_export):
         "checkpoint index file": (run / "checkpoints" / "ckpt-1.index", "checkpoint", 0),
     }
     for label, (path, kind, tolerance) in forms.items():
-        pair = export.load_generators(path)
+        pair = cyclegan_exports.load_generators(path)
         assert pair.kind == kind, label
         assert sorted(dict(pair)) == ["a2b", "b2a"], label
         for direction in ("a2b", "b2a"):
@@ -156,30 +159,30 @@ def test_load_generators_accepts_every_saved_form(cyclegan_export):
 
 def test_loaders_reject_the_wrong_kind_of_model(cyclegan_export, classifier_export, tmp_path):
     with pytest.raises(export.ExportError, match="is a classifier export, not a CycleGAN"):
-        export.load_generators(classifier_export["export"])
+        cyclegan_exports.load_generators(classifier_export["export"])
     with pytest.raises(export.ExportError, match="is a cyclegan export, not a classifier"):
-        export.load_classifier(cyclegan_export["export"])
+        genre_classifier_export.load_classifier(cyclegan_export["export"])
     with pytest.raises(export.ExportError, match="ClassifierConfig run, not a CycleGAN run"):
-        export.load_generators(classifier_export["run"])
+        cyclegan_exports.load_generators(classifier_export["run"])
     with pytest.raises(export.ExportError, match="neither an export folder"):
-        export.load_generators(tmp_path)
+        cyclegan_exports.load_generators(tmp_path)
     with pytest.raises(FileNotFoundError):
-        export.load_generators(tmp_path / "missing")
+        cyclegan_exports.load_generators(tmp_path / "missing")
     with pytest.raises(export.ExportError, match="no 'a2b'|no \\['a2b', 'b2a'\\]"):
-        export.load_generators(classifier_export["export"] / "saved_model")
+        cyclegan_exports.load_generators(classifier_export["export"] / "saved_model")
 
 
 def test_load_classifier_from_export_keras_and_run_folder_best_and_last(classifier_export):
     phrases = classifier_export["phrases"]
-    exported = export.load_classifier(classifier_export["export"])
+    exported = genre_classifier_export.load_classifier(classifier_export["export"])
     assert (exported.kind, exported.genre_a, exported.genre_b) == ("saved_model", "jazz", "classical")
     np.testing.assert_allclose(exported(phrases), classifier_export["last"], atol=1e-6)
-    np.testing.assert_allclose(export.load_classifier(classifier_export["export"] / "saved_model")(phrases[..., 0]), classifier_export["last"], atol=1e-6)
-    np.testing.assert_allclose(export.load_classifier(classifier_export["export"] / "classifier.keras")(phrases), classifier_export["last"], atol=1e-6)
-    last = export.load_classifier(classifier_export["run"])
+    np.testing.assert_allclose(genre_classifier_export.load_classifier(classifier_export["export"] / "saved_model")(phrases[..., 0]), classifier_export["last"], atol=1e-6)
+    np.testing.assert_allclose(genre_classifier_export.load_classifier(classifier_export["export"] / "classifier.keras")(phrases), classifier_export["last"], atol=1e-6)
+    last = genre_classifier_export.load_classifier(classifier_export["run"])
     assert (last.kind, last.genre_a, last.genre_b) == ("checkpoint", "jazz", "classical")
     np.testing.assert_allclose(last(phrases, batch_size=2), classifier_export["last"], atol=1e-6)
-    np.testing.assert_allclose(export.load_classifier(classifier_export["run"], which="best")(phrases), classifier_export["best"], atol=1e-6)
+    np.testing.assert_allclose(genre_classifier_export.load_classifier(classifier_export["run"], which="best")(phrases), classifier_export["best"], atol=1e-6)
     with pytest.raises(ValueError, match="phrases must be"):
         last(np.zeros((2, 64, 83)))
 
@@ -187,9 +190,9 @@ def test_load_classifier_from_export_keras_and_run_folder_best_and_last(classifi
 def test_export_replaces_an_old_export_without_leftovers(cyclegan_export):
     root, model = cyclegan_export["root"], cyclegan_export["model"]
     target = root / "again"
-    export.export_cyclegan(model, target, global_step=1)
+    cyclegan_exports.export_cyclegan(model, target, global_step=1)
     (target / "stale_file").write_text("from an older export")
-    export.export_cyclegan(model, target, global_step=2)
+    cyclegan_exports.export_cyclegan(model, target, global_step=2)
     assert sorted(p.name for p in target.iterdir()) == ["cyclegan.keras", "export.json", "generator_a2b.keras", "generator_b2a.keras", "saved_model"]
     assert json.loads((target / "export.json").read_text())["global_step"] == 2
     assert not [p.name for p in root.iterdir() if ".tmp-" in p.name or ".old-" in p.name]
@@ -199,10 +202,10 @@ def test_export_run_exports_the_newest_checkpoint(cyclegan_export, classifier_ex
     written = export.export_run(cyclegan_export["run"])
     assert written == [cyclegan_export["run"] / "export"]
     assert json.loads((written[0] / "export.json").read_text())["global_step"] == 1
-    pair = export.load_generators(written[0])
+    pair = cyclegan_exports.load_generators(written[0])
     np.testing.assert_allclose(pair.transfer(cyclegan_export["phrases"], "a2b"), cyclegan_export["expected"]["a2b"], atol=1e-6)
     written = export.export_run(classifier_export["run"])
     assert [p.name for p in written] == ["export", "export_best"]
-    np.testing.assert_allclose(export.load_classifier(written[1])(classifier_export["phrases"]), classifier_export["best"], atol=1e-6)
+    np.testing.assert_allclose(genre_classifier_export.load_classifier(written[1])(classifier_export["phrases"]), classifier_export["best"], atol=1e-6)
     with pytest.raises(export.ExportError, match="not a training run folder"):
         export.export_run(Path(cyclegan_export["root"]) / "export")

@@ -22,7 +22,7 @@ def expected():
 
 @pytest.mark.parametrize("route", ["run/export", "run/export/cyclegan.keras", "run/export/generator_a2b.keras", "run"])
 def test_every_legacy_generator_route_gives_the_recorded_transfer(route, expected):
-    from mst.export import load_generators
+    from mst.models.cyclegan.cyclegan_export import load_generators
 
     pair = load_generators(LEGACY / route)
     phrases = expected["phrases"].astype("float32")
@@ -32,7 +32,7 @@ def test_every_legacy_generator_route_gives_the_recorded_transfer(route, expecte
 
 @pytest.mark.parametrize("route", ["classifier_run/export", "classifier_run/export/classifier.keras", "classifier_run"])
 def test_every_legacy_classifier_route_gives_the_recorded_probabilities(route, expected):
-    from mst.export import load_classifier
+    from mst.models.genre_classifier.genre_classifier_export import load_classifier
 
     classifier = load_classifier(LEGACY / route)
     np.testing.assert_allclose(classifier(expected["phrases"].astype("float32")), expected["classifier"], atol=1e-5)
@@ -50,16 +50,20 @@ def test_legacy_shards_read_with_their_manifest(expected):
     assert all(p.tobytes() in rows for p in expected["phrases"])
 
 
-def test_transfer_script_on_the_legacy_export_writes_the_recorded_song(tmp_path):
-    out = tmp_path / "so_what_a2b.mid"
-    subprocess.run(
-        [sys.executable, str(ROOT / "transfer.py"), "--model", str(LEGACY / "run" / "export"), "--direction", "a2b",
-         str(EMBEDDED_DIR / "jazz" / "miles_davis_so_what.mid"), "--out", str(out)],
-        check=True, capture_output=True,
-    )
-    def notes(path):
-        return sorted((round(n.start, 4), round(n.end, 4), n.pitch) for i in pretty_midi.PrettyMIDI(str(path)).instruments for n in i.notes)
+def _notes(path):
+    return sorted((round(n.start, 4), round(n.end, 4), n.pitch) for i in pretty_midi.PrettyMIDI(str(path)).instruments for n in i.notes)
 
-    recorded = notes(LEGACY / "so_what_a2b.mid")
+
+@pytest.mark.parametrize("direction", ["a2b", "jazz2classical"])
+def test_transfer_script_on_the_legacy_export_writes_the_recorded_song(direction, tmp_path):
+    source = EMBEDDED_DIR / "jazz" / "miles_davis_so_what.mid"
+    command = [sys.executable, str(ROOT / "transfer.py"), "--model", str(LEGACY / "run" / "export"), "--direction", direction, str(source)]
+    subprocess.run([*command, "--raw", "--out", str(tmp_path / "raw.mid")], check=True, capture_output=True)
+    recorded = _notes(LEGACY / "so_what_a2b.mid")
     assert len(recorded) > 1000
-    assert notes(out) == recorded
+    assert _notes(tmp_path / "raw.mid") == recorded  # --raw: the generator's output as mst 0.1 wrote it
+    # the default song rules only ever remove notes (in silent phrases and after the last note)
+    subprocess.run([*command, "--out", str(tmp_path / "ruled.mid")], check=True, capture_output=True)
+    ruled = _notes(tmp_path / "ruled.mid")
+    last_source_end = max(n.end for i in pretty_midi.PrettyMIDI(str(source)).instruments for n in i.notes)
+    assert 0 < len(ruled) < len(recorded) and all(start < last_source_end for start, _, _ in ruled)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import pickle
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -12,8 +14,8 @@ import pytest
 
 from conftest import MIDI_FIXTURES_DIR
 from mst.music import midi
+from mst.encodings.pianoroll import song_to_roll
 from mst.music.midi import MidiError, Song, make_notes, make_tempos, make_time_signatures, read_midi, write_midi
-from mst.encodings.pianoroll import STEP_NOTE_DTYPE, song_to_roll
 
 GOOD = MIDI_FIXTURES_DIR / "good"
 BAD = MIDI_FIXTURES_DIR / "bad"
@@ -209,15 +211,8 @@ def test_vectorised_pretty_midi_inverse_equals_time_to_tick():
 # --------------------------------------------------------------------------------------------- writing
 
 
-def step_notes(rows) -> np.ndarray:
-    notes = np.zeros(len(rows), dtype=STEP_NOTE_DTYPE)
-    for index, (start, end, pitch) in enumerate(rows):
-        notes[index] = (start, end, pitch)
-    return notes
-
-
-def test_write_steps_with_defaults(tmp_path):
-    path = write_midi(tmp_path / "out.mid", step_notes([(0, 4, 60), (4, 6, 64), (15, 16, 107)]))
+def test_write_ticks_with_defaults(tmp_path):
+    path = write_midi(tmp_path / "out.mid", make_notes([0, 480, 1800], [480, 720, 1920], [60, 64, 107]))
     song = read_midi(path)
     assert song.ticks_per_beat == 480
     np.testing.assert_array_equal(song.notes["start"], [0, 480, 1800])
@@ -226,15 +221,6 @@ def test_write_steps_with_defaults(tmp_path):
     np.testing.assert_allclose(song.tempos["qpm"], [80.0])
     np.testing.assert_array_equal(song.time_signatures, make_time_signatures([0], [4], [4]))
     assert os.listdir(tmp_path) == ["out.mid"]  # no temporary file left behind
-
-
-def test_write_steps_rounds_to_the_same_step_for_odd_resolutions(tmp_path):
-    notes = step_notes([(1, 2, 60), (3, 7, 62)])
-    for ticks_per_beat in (5, 7, 96, 97):
-        song = read_midi(write_midi(tmp_path / f"r{ticks_per_beat}.mid", notes, ticks_per_beat=ticks_per_beat))
-        roll = song_to_roll(song)
-        assert np.flatnonzero(roll[:, 60 - 24]).tolist() == [1]
-        assert np.flatnonzero(roll[:, 62 - 24]).tolist() == [3, 4, 5, 6]
 
 
 def test_write_ticks_round_trips_a_multitrack_song(tmp_path):
@@ -248,24 +234,37 @@ def test_write_overwrites_atomically_and_validates(tmp_path):
     target = tmp_path / "song.mid"
     target.write_bytes(b"old")
     with pytest.raises(ValueError, match="pitches"):
-        write_midi(target, step_notes([(0, 1, 128)]))
+        write_midi(target, make_notes([0], [120], [128]))
     with pytest.raises(ValueError, match="start < end"):
-        write_midi(target, step_notes([(2, 2, 60)]))
-    with pytest.raises(ValueError, match="infer the unit"):
-        write_midi(target, np.zeros(1, dtype=[("start", "i8"), ("end", "i8"), ("pitch", "i8")]))
-    with pytest.raises(ValueError, match="unit"):
-        write_midi(target, step_notes([(0, 1, 60)]), unit="seconds")
+        write_midi(target, make_notes([240], [240], [60]))
+    with pytest.raises(ValueError, match="velocities"):
+        write_midi(target, make_notes([0], [120], [60], velocity=0))
+    with pytest.raises(ValueError, match="NOTE_DTYPE notes in ticks"):  # e.g. grid-step notes of an encoding
+        write_midi(target, np.zeros(1, dtype=[("start", "i8"), ("end", "i8"), ("pitch", "i2")]))
+    with pytest.raises(ValueError, match="ticks_per_beat"):
+        write_midi(target, make_notes([0], [120], [60]), ticks_per_beat=0)
+    with pytest.raises(ValueError, match="tempos"):
+        write_midi(target, make_notes([0], [120], [60]), tempos=make_tempos([0], [0.0]))
     assert target.read_bytes() == b"old" and os.listdir(tmp_path) == ["song.mid"]
-    write_midi(target, step_notes([(0, 1, 60)]))
+    write_midi(target, make_notes([0], [120], [60]))
     assert read_midi(target).notes.shape == (1,)
 
 
-def test_write_keeps_source_tempo_map(tmp_path):
+def test_write_keeps_source_tempo_map_and_names_the_track(tmp_path):
     song = read_midi(GOOD / "tempo_changes.mid")
-    out = read_midi(write_midi(tmp_path / "t.mid", step_notes([(0, 64, 60)]), source=song))
+    path = write_midi(tmp_path / "t.mid", make_notes([0], [song.ticks_per_beat * 16], [60]), source=song, track_name="melody")
+    out = read_midi(path)
     assert out.ticks_per_beat == 960
     np.testing.assert_array_equal(out.tempos["tick"], song.tempos["tick"])
     np.testing.assert_allclose(out.tempos["qpm"], song.tempos["qpm"])
+    assert [instrument.name for instrument in pretty_midi.PrettyMIDI(str(path)).instruments] == ["melody"]
+
+
+def test_the_midi_layer_imports_no_encoding():
+    code = "import sys, mst.music.midi, mst.music.files; print(sorted(m for m in sys.modules if m.startswith('mst.encodings')))"
+    output = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                            cwd=MIDI_FIXTURES_DIR.parents[2]).stdout
+    assert output.strip() == "[]"
 
 
 # --------------------------------------------------------------------------------------------- interop

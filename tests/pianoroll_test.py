@@ -1,24 +1,31 @@
-"""Tests for mst.encodings.pianoroll: the tick-based grid, phrases, roll -> notes and MIDI round trips."""
+"""Tests for mst.encodings.pianoroll: song -> roll, phrases, batches, roll -> notes -> MIDI and round trips."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
+import pretty_midi
 import pytest
 
 from conftest import MIDI_FIXTURES_DIR
 from mst.encodings import pianoroll
-from mst.music.midi import MidiError, Song, make_notes, make_tempos, make_time_signatures, read_midi, write_midi
+from mst.encodings.errors import EncodingError
 from mst.encodings.pianoroll import (
     LOWEST_PITCH,
     NUM_PITCHES,
     PHRASE_STEPS,
+    as_phrase_batch,
     cut_phrases,
     drop_empty_phrases,
     roll_to_notes,
     song_to_roll,
     song_to_roll_with_stats,
     stitch_phrases,
+    write_roll_midi,
 )
+from mst.music import midi
+from mst.music.midi import Song, make_notes, make_tempos, make_time_signatures, read_midi
 
 GOOD = MIDI_FIXTURES_DIR / "good"
 
@@ -33,13 +40,7 @@ def cells(roll: np.ndarray, pitch: int) -> list[int]:
     return np.flatnonzero(roll[:, pitch - LOWEST_PITCH]).tolist()
 
 
-# --------------------------------------------------------------------------------------------- grid
-
-
-def test_ticks_to_steps_rounds_half_up():
-    ticks = np.array([0, 59, 60, 61, 119, 120, 179, 180, 181])
-    # 120 ticks per step at 480 tpq: 60 ticks is exactly half a step and rounds up (also at 180).
-    assert pianoroll.ticks_to_steps(ticks, 480).tolist() == [0, 0, 1, 1, 1, 1, 1, 2, 2]
+# --------------------------------------------------------------------------------------------- song -> roll
 
 
 def test_offgrid_fixture_roll_and_stats():
@@ -89,11 +90,12 @@ def test_roll_length_runs_to_the_last_event():
     assert song_to_roll(make_song(make_notes([480], [481], [60]))).shape[0] == 5
 
 
-def test_too_long_raises_midi_error():
+def test_too_long_raises_an_encoding_error():
     song = make_song(make_notes([0], [480 * 1000], [60]))
-    with pytest.raises(MidiError) as caught:
+    with pytest.raises(EncodingError) as caught:
         song_to_roll(song, max_steps=3999)
-    assert caught.value.reason == "too_long" and "4000" in caught.value.detail
+    assert caught.value.reason == "too_long" and "4000" in caught.value.detail and caught.value.path == "memory.mid"
+    assert not isinstance(caught.value, midi.MidiError)
     assert song_to_roll(song, max_steps=None).shape[0] == 4000
 
 
@@ -138,6 +140,19 @@ def test_phrase_functions_reject_bad_input():
         stitch_phrases(np.zeros((1, 64, NUM_PITCHES)), length=65)
     with pytest.raises(ValueError, match="shape"):
         stitch_phrases(np.zeros((1, 32, NUM_PITCHES)))
+
+
+def test_as_phrase_batch_adds_the_channel_axis_and_names_a_bad_shape():
+    phrases = np.random.default_rng(0).random((3, PHRASE_STEPS, NUM_PITCHES)) < 0.5
+    batch = as_phrase_batch(phrases)
+    assert batch.shape == (3, 64, 84, 1) and batch.dtype == np.float32
+    np.testing.assert_array_equal(batch[..., 0], phrases)
+    np.testing.assert_array_equal(as_phrase_batch(batch), batch)
+    assert as_phrase_batch(np.zeros((0, 64, 84))).shape == (0, 64, 84, 1)
+    assert as_phrase_batch([[[0.25] * 84] * 64]).shape == (1, 64, 84, 1)  # values are kept, not thresholded
+    for shape in [(64, 84), (2, 64, 84, 2), (2, 32, 84), (2, 64, 83, 1)]:
+        with pytest.raises(ValueError, match=rf"\[N, 64, 84\] or \[N, 64, 84, 1\], got shape {re.escape(str(shape))}"):
+            as_phrase_batch(np.zeros(shape))
 
 
 def test_drop_empty_phrases_returns_kept_indices():
@@ -185,6 +200,61 @@ def test_roll_to_notes_inverts_the_roll_on_random_input():
         assert np.all(same["start"][1:] > same["end"][:-1])
 
 
+# --------------------------------------------------------------------------------------------- roll -> MIDI
+
+
+def test_write_roll_midi_with_defaults(tmp_path):
+    roll = np.zeros((16, NUM_PITCHES), bool)
+    roll[0:4, 60 - LOWEST_PITCH] = roll[4:6, 64 - LOWEST_PITCH] = roll[15, 107 - LOWEST_PITCH] = True
+    path = write_roll_midi(tmp_path / "out.mid", roll, track_name="a2b")
+    song = read_midi(path)
+    assert song.ticks_per_beat == 480
+    np.testing.assert_array_equal(song.notes["start"], [0, 480, 1800])
+    np.testing.assert_array_equal(song.notes["end"], [480, 720, 1920])
+    assert np.all(song.notes["velocity"] == 100) and np.all(song.notes["program"] == 0)
+    np.testing.assert_allclose(song.tempos["qpm"], [80.0])  # the authors' writer default
+    np.testing.assert_array_equal(song.time_signatures, make_time_signatures([0], [4], [4]))
+    assert [i.name for i in pretty_midi.PrettyMIDI(str(path)).instruments] == ["a2b"]
+    again = read_midi(write_roll_midi(tmp_path / "notes.mid", roll_to_notes(roll[..., None]), track_name="a2b"))
+    assert (tmp_path / "notes.mid").read_bytes() == (tmp_path / "out.mid").read_bytes() and again.notes.size == 3
+
+
+def test_write_roll_midi_rounds_to_the_same_step_for_odd_resolutions(tmp_path):
+    roll = np.zeros((8, NUM_PITCHES), bool)
+    roll[1, 60 - LOWEST_PITCH] = True
+    roll[3:7, 62 - LOWEST_PITCH] = True
+    for ticks_per_beat in (5, 7, 96, 97):
+        song = read_midi(write_roll_midi(tmp_path / f"r{ticks_per_beat}.mid", roll, ticks_per_beat=ticks_per_beat))
+        assert cells(song_to_roll(song), 60) == [1]
+        assert cells(song_to_roll(song), 62) == [3, 4, 5, 6]
+
+
+def test_write_roll_midi_follows_the_source_and_adds_extra_notes(tmp_path):
+    source = read_midi(GOOD / "chords_bass_drums.mid")
+    roll = song_to_roll(source)
+    drums = source.notes[source.notes["is_drum"]]
+    out = read_midi(write_roll_midi(tmp_path / "t.mid", roll, source=source, program=33, velocity=90, extra_notes=drums))
+    assert out.ticks_per_beat == source.ticks_per_beat
+    np.testing.assert_array_equal(out.tempos, source.tempos)
+    pitched = out.notes[~out.notes["is_drum"]]
+    assert np.all(pitched["program"] == 33) and np.all(pitched["velocity"] == 90)
+    assert int(out.notes["is_drum"].sum()) == drums.shape[0] == 80
+    np.testing.assert_array_equal(song_to_roll(out), roll)
+
+
+def test_write_roll_midi_validates(tmp_path):
+    with pytest.raises(ValueError, match="binarize"):
+        write_roll_midi(tmp_path / "x.mid", np.full((4, NUM_PITCHES), 0.7))
+    bad = np.zeros(1, dtype=pianoroll.STEP_NOTE_DTYPE)
+    bad[0] = (2, 2, 60)
+    with pytest.raises(ValueError, match="start < end"):
+        write_roll_midi(tmp_path / "x.mid", bad)
+    bad[0] = (0, 1, 128)
+    with pytest.raises(ValueError, match="pitches"):
+        write_roll_midi(tmp_path / "x.mid", bad)
+    assert not (tmp_path / "x.mid").exists()
+
+
 # --------------------------------------------------------------------------------------------- round trips
 
 
@@ -192,7 +262,7 @@ def test_roll_to_notes_inverts_the_roll_on_random_input():
 def test_midi_roll_midi_roll_is_identity_on_grid_aligned_input(tmp_path, name):
     song = read_midi(GOOD / name)
     roll = song_to_roll(song)
-    written = read_midi(write_midi(tmp_path / name, roll_to_notes(roll), source=song))
+    written = read_midi(write_roll_midi(tmp_path / name, roll, source=song))
     np.testing.assert_array_equal(song_to_roll(written), roll)
     assert written.ticks_per_beat == song.ticks_per_beat
 
@@ -200,7 +270,7 @@ def test_midi_roll_midi_roll_is_identity_on_grid_aligned_input(tmp_path, name):
 def test_random_roll_survives_midi_round_trip(tmp_path):
     roll = np.random.default_rng(7).random((256, NUM_PITCHES)) < 0.05
     roll[-1, 0] = True  # keep the length: the last step sounds
-    written = read_midi(write_midi(tmp_path / "random.mid", roll_to_notes(roll)))
+    written = read_midi(write_roll_midi(tmp_path / "random.mid", roll))
     np.testing.assert_array_equal(song_to_roll(written), roll)
 
 
@@ -216,13 +286,3 @@ def test_grid_matches_pypianoroll_on_aligned_files(name):
     length = min(theirs.shape[0], ours.shape[0])
     assert length >= 256
     np.testing.assert_array_equal(ours[:length], theirs[:length, LOWEST_PITCH:LOWEST_PITCH + NUM_PITCHES])
-
-
-@pytest.mark.parametrize("ticks_per_beat", [1, 3, 96, 220, 480, 960])
-def test_steps_to_ticks_is_inverted_by_ticks_to_steps(ticks_per_beat):
-    steps = np.arange(0, 2000)
-    ticks = pianoroll.steps_to_ticks(steps, ticks_per_beat)
-    assert np.all(np.diff(ticks) >= 0)
-    if ticks_per_beat >= pianoroll.STEPS_PER_BEAT:  # coarser divisions cannot represent every step
-        np.testing.assert_array_equal(pianoroll.ticks_to_steps(ticks, ticks_per_beat), steps)
-    assert pianoroll.steps_to_ticks(4, 480) == 480  # one quarter note

@@ -1,4 +1,8 @@
-"""Tests for mst.prepare: discovery, skip-and-report, manifest, determinism, atomic output, CLI."""
+"""Tests for mst.prepare (the CLI) and mst.records.prepare_driver with the pianoroll phrase encoder.
+
+Discovery, skip-and-report, manifest, determinism, atomic output, partitions by any label, a second
+encoder plugged into the driver.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mst import prepare, records
-from mst.prepare import PrepareError
+from mst import prepare
+from mst.music.files import song_id_of
+from mst.records import manifest as manifests
+from mst.records import pianoroll_examples, prepare_driver
+from mst.records.pianoroll_phrase_encoder import PianorollPhraseEncoder, make_phrase_options
+from mst.records.prepare_driver import PrepareError
+from mst.records.shards import is_shard_file_name, tensorflow, verify_shards
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "midi"
@@ -38,7 +47,7 @@ def mixed_folder(tmp_path) -> Path:
 
 
 def shard_bytes(directory: Path) -> dict[str, bytes]:
-    return {path.name: path.read_bytes() for path in sorted(directory.iterdir()) if records.is_shard_file_name(path.name)}
+    return {path.name: path.read_bytes() for path in sorted(directory.iterdir()) if is_shard_file_name(path.name)}
 
 
 def run_cli(*argv) -> tuple[int, str, str]:
@@ -50,30 +59,42 @@ def run_cli(*argv) -> tuple[int, str, str]:
 # --------------------------------------------------------------------------- discovery
 
 
-def test_find_midi_files_is_recursive_case_insensitive_and_sorted(tmp_path):
-    for name in ["b.MID", "a.mid", "sub/c.midi", "sub/deeper/d.Midi", "notes.txt", "sub/e.mid.bak"]:
+def prepare_dataset(partition_dirs, out_dir, options=None, **kwargs) -> dict:
+    """:func:`mst.records.prepare_driver.prepare_dataset` with the pianoroll phrase encoder."""
+    encoder = PianorollPhraseEncoder() if options is None else PianorollPhraseEncoder(options)
+    return prepare_driver.prepare_dataset(partition_dirs, out_dir, encoder, **kwargs)
+
+
+def test_list_midi_files_is_recursive_case_insensitive_and_sorted_by_song_id(tmp_path):
+    for name in ["b.MID", "a.mid", "sub/c.midi", "sub/deeper/d.Midi", "notes.txt", "sub/e.mid.bak", "a b/f.mid"]:
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / name).write_bytes(b"x")
-    found = [prepare.song_id_of(path, tmp_path) for path in prepare.find_midi_files(tmp_path)]
-    assert found == ["a.mid", "b.MID", "sub/c.midi", "sub/deeper/d.Midi"]
+    found = [song_id_of(path, tmp_path) for path in prepare_driver.list_midi_files(tmp_path)]
+    assert found == ["a b/f.mid", "a.mid", "b.MID", "sub/c.midi", "sub/deeper/d.Midi"]  # ' ' sorts before '.', '/'
 
 
 def test_folder_errors_name_the_folder(tmp_path):
     with pytest.raises(PrepareError, match=f"{tmp_path / 'missing'} does not exist"):
-        prepare.find_midi_files(tmp_path / "missing")
+        prepare_driver.list_midi_files(tmp_path / "missing")
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "readme.txt").write_text("no midi here")
     with pytest.raises(PrepareError, match=f"{tmp_path / 'empty'} holds no \\*.mid"):
-        prepare.prepare_dataset({"pop": tmp_path / "empty"}, tmp_path / "out")
+        prepare_dataset({"pop": tmp_path / "empty"}, tmp_path / "out")
     with pytest.raises(PrepareError, match="invalid genre name 'Pop Music'"):
-        prepare.prepare_dataset({"Pop Music": FIXTURES / "good"}, tmp_path / "out")
+        prepare_dataset({"Pop Music": FIXTURES / "good"}, tmp_path / "out")
+    with pytest.raises(PrepareError, match="invalid corpus name 'Bach'"):
+        prepare_dataset({"Bach": FIXTURES / "good"}, tmp_path / "out", partition_by="corpus")
+    with pytest.raises(PrepareError, match="invalid partition label 'Genre'"):
+        prepare_dataset({"pop": FIXTURES / "good"}, tmp_path / "out", partition_by="Genre")
+    with pytest.raises(PrepareError, match="'uid' is taken by a phrase record field"):
+        prepare_dataset({"pop": FIXTURES / "good"}, tmp_path / "out", partition_by="uid")
     assert not (tmp_path / "out").exists()
 
 
 def test_genre_without_any_usable_file_is_an_error(tmp_path):
     bad_only = copy_files(BAD_FILES, FIXTURES / "bad", tmp_path / "bad")
     with pytest.raises(PrepareError, match="genre 'jazz': none of the 24 MIDI files.*gave a phrase"):
-        prepare.prepare_dataset({"jazz": bad_only, "pop": FIXTURES / "good"}, tmp_path / "out")
+        prepare_dataset({"jazz": bad_only, "pop": FIXTURES / "good"}, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
 
@@ -86,11 +107,11 @@ def test_bad_files_are_skipped_with_their_reasons_and_strict_fails(policy, mixed
     status, stdout, stderr = run_cli("--genre", f"mixed={mixed_folder}", "--genre", f"good={FIXTURES / 'good'}",
                                      "--out", out, "--time-signature-policy", policy, "--strict", "--workers", 1)
     assert status == 1 and "--strict" in stderr
-    manifest = records.load_manifest(out)  # the dataset and its report are written before failing
+    manifest = manifests.load_manifest(out)  # the dataset and its report are written before failing
     expected_skips = {name: EXPECTED["bad"][name][policy] for name in BAD_FILES if EXPECTED["bad"][name][policy]}
     assert {entry["song_id"]: entry["reason"] for entry in manifest["skipped"]} == expected_skips
-    assert all(entry["genre"] == "mixed" and entry["detail"] for entry in manifest["skipped"])
-    mixed = manifest["genres"]["mixed"]
+    assert all(entry["partition"] == "mixed" and entry["detail"] for entry in manifest["skipped"])
+    mixed = manifest["partitions"]["mixed"]
     assert mixed["files_found"] == len(GOOD_FILES) + len(BAD_FILES)
     assert mixed["files_skipped"] == len(expected_skips) and sum(mixed["skipped_by_reason"].values()) == len(expected_skips)
     for reason, number in mixed["skipped_by_reason"].items():
@@ -116,29 +137,32 @@ def test_python_dash_m_prepare_exit_codes(mixed_folder, tmp_path):
 
 
 def test_manifest_matches_the_shards(tmp_path):
-    manifest = prepare.prepare_dataset(prepare.embedded_genre_dirs(), tmp_path / "out", shard_size=50, seed=3)
+    manifest = prepare_dataset(prepare.embedded_genre_dirs(), tmp_path / "out", shard_size=50, seed=3)
     out = tmp_path / "out"
-    assert manifest == records.load_manifest(out)
+    assert manifest == manifests.load_manifest(out)
+    assert manifest["format_version"] == 2 and manifest["partition_by"] == "genre"
+    assert manifest["encoder"] == "pianoroll_phrases"
+    assert manifest["record_format"] == pianoroll_examples.record_format_description("genre")
     assert set(manifest["library_versions"]) >= {"mst", "numpy", "symusic", "pretty_midi", "tensorflow"}
     assert manifest["split"]["seed"] == 3 and manifest["split"]["test_ratio"] == 0.1
     assert manifest["phrase_options"]["phrase_multiple"] == 4
-    assert sorted(manifest["genres"]) == ["classical", "jazz", "pop"]
-    assert sorted(path.name for path in out.iterdir()) == sorted([records.MANIFEST_NAME, *(s["file"] for s in manifest["shards"])])
-    records.verify_shards(out)
-    tf = records._tf()
-    for genre, info in manifest["genres"].items():
+    assert sorted(manifest["partitions"]) == ["classical", "jazz", "pop"]
+    assert sorted(path.name for path in out.iterdir()) == sorted([manifests.MANIFEST_NAME, *(s["file"] for s in manifest["shards"])])
+    verify_shards(out)
+    tf = tensorflow()
+    for genre, info in manifest["partitions"].items():
         songs = manifest["songs"][genre]
         assert info["files_kept"] == len(songs) and info["files_found"] == info["files_kept"] + info["files_skipped"]
         split_of = {song["song_id"]: song["split"] for song in songs}
         for split in ("train", "test"):
             assert info["songs"][split] == sum(1 for s in songs if s["split"] == split)
             assert info["phrases"][split] == sum(s["phrases"] for s in songs if s["split"] == split)
-            shards = [s for s in manifest["shards"] if s["genre"] == genre and s["split"] == split]
+            shards = [s for s in manifest["shards"] if s["partition"] == genre and s["split"] == split]
             assert sum(s["records"] for s in shards) == info["phrases"][split]
             assert all(s["records"] <= 50 for s in shards)
             for shard in shards:
                 for serialized in tf.data.TFRecordDataset(str(out / shard["file"])):
-                    example = records.decode_example(serialized.numpy())
+                    example = pianoroll_examples.decode_example(serialized.numpy())
                     assert (example["genre"], example["split"]) == (genre, split)
                     assert split_of[example["song_id"]] == split  # a song is never in both splits
                     assert example["roll"].any()
@@ -148,10 +172,10 @@ def test_manifest_matches_the_shards(tmp_path):
 def test_phrases_in_shards_are_the_extracted_phrases(tmp_path):
     from mst.encodings.pianoroll_extract import PhraseOptions, extract_song
 
-    prepare.prepare_dataset({"good": FIXTURES / "good"}, tmp_path / "out", test_ratio=0.0)
+    prepare_dataset({"good": FIXTURES / "good"}, tmp_path / "out", test_ratio=0.0)
     stored = {
         (example["song_id"].decode(), int(example["phrase_index"])): example["roll"][..., 0].astype(bool)
-        for example in records.phrase_dataset(tmp_path / "out", "good", "train", with_metadata=True).as_numpy_iterator()
+        for example in pianoroll_examples.phrase_dataset(tmp_path / "out", "good", "train", with_metadata=True).as_numpy_iterator()
     }
     expected = {}
     for name in GOOD_FILES:
@@ -169,7 +193,7 @@ def test_phrases_in_shards_are_the_extracted_phrases(tmp_path):
 def test_worker_count_does_not_change_a_single_byte(tmp_path):
     status, _, _ = run_cli("--embedded", "--out", tmp_path / "two", "--workers", 2, "--shard-size", 40)
     assert status == 0
-    prepare.prepare_dataset(prepare.embedded_genre_dirs(), tmp_path / "one", workers=1, shard_size=40)
+    prepare_dataset(prepare.embedded_genre_dirs(), tmp_path / "one", workers=1, shard_size=40)
     two, one = shard_bytes(tmp_path / "two"), shard_bytes(tmp_path / "one")
     assert len(one) >= 6 and one == two
     assert (tmp_path / "one" / "manifest.json").read_bytes() == (tmp_path / "two" / "manifest.json").read_bytes()
@@ -177,9 +201,10 @@ def test_worker_count_does_not_change_a_single_byte(tmp_path):
 
 def test_workers_never_import_tensorflow():
     probe = (
-        "import sys; import mst.prepare as p; from mst.encodings.pianoroll_extract import PhraseOptions;"
-        f"r = p.extract_file({str(FIXTURES / 'good' / 'c_major_scale.mid')!r}, 'c.mid', PhraseOptions());"
-        "assert r.kept and len(r.phrase_indices) == 4;"
+        "import sys; import mst.prepare; from mst.records import prepare_driver as d;"
+        "from mst.records.pianoroll_phrase_encoder import PianorollPhraseEncoder;"
+        f"r = d.extract_file({str(FIXTURES / 'good' / 'c_major_scale.mid')!r}, 'c.mid', PianorollPhraseEncoder());"
+        "assert r.kept and len(r.encoded.indices) == 4 and all(len(e) == 672 for e in r.encoded.examples);"
         "print('tensorflow' in sys.modules)"
     )
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=REPO, timeout=120,
@@ -208,11 +233,11 @@ def test_a_dead_worker_process_is_an_error_not_a_hang(monkeypatch):
                 yield function(task)
             raise BrokenProcessPool("A process in the process pool was terminated abruptly")
 
-    monkeypatch.setattr(prepare, "ProcessPoolExecutor", ExecutorWhoseWorkerDies)
+    monkeypatch.setattr(prepare_driver, "ProcessPoolExecutor", ExecutorWhoseWorkerDies)
     files = [FIXTURES / "good" / name for name in GOOD_FILES]
-    tasks = [(str(path), path.name, prepare.make_phrase_options()) for path in files]
+    tasks = [(str(path), path.name) for path in files]
     with pytest.raises(PrepareError, match=f"worker process died while extracting {files[2]}"):
-        prepare.extract_files(tasks, workers=2)
+        prepare_driver.extract_files(tasks, PianorollPhraseEncoder(make_phrase_options()), workers=2)
 
 
 def test_split_is_stable_when_files_are_added(tmp_path):
@@ -221,16 +246,16 @@ def test_split_is_stable_when_files_are_added(tmp_path):
     folder.mkdir()
     for index in range(30):
         shutil.copyfile(source, folder / f"song_{index:03d}.mid")
-    before = prepare.prepare_dataset({"pop": folder}, tmp_path / "before")
+    before = prepare_dataset({"pop": folder}, tmp_path / "before")
     for index in range(30, 60):
         shutil.copyfile(source, folder / f"song_{index:03d}.mid")
-    after = prepare.prepare_dataset({"pop": folder}, tmp_path / "after")
+    after = prepare_dataset({"pop": folder}, tmp_path / "after")
     split_before = {song["song_id"]: song["split"] for song in before["songs"]["pop"]}
     split_after = {song["song_id"]: song["split"] for song in after["songs"]["pop"]}
-    moved_by_fallback = {before["genres"]["pop"]["test_fallback_song"], after["genres"]["pop"]["test_fallback_song"]}
+    moved_by_fallback = {before["partitions"]["pop"]["test_fallback_song"], after["partitions"]["pop"]["test_fallback_song"]}
     assert len(split_after) == 60
     assert all(split_after[song] == split for song, split in split_before.items() if song not in moved_by_fallback)
-    assert before["genres"]["pop"]["songs"]["test"] >= 1 and after["genres"]["pop"]["songs"]["test"] >= 1
+    assert before["partitions"]["pop"]["songs"]["test"] >= 1 and after["partitions"]["pop"]["songs"]["test"] >= 1
 
 
 # --------------------------------------------------------------------------- output folder safety
@@ -238,12 +263,12 @@ def test_split_is_stable_when_files_are_added(tmp_path):
 
 def test_existing_dataset_is_kept_unless_overwrite(tmp_path):
     out = tmp_path / "out"
-    first = prepare.prepare_dataset({"good": FIXTURES / "good"}, out, seed=1)
+    first = prepare_dataset({"good": FIXTURES / "good"}, out, seed=1)
     with pytest.raises(PrepareError, match="already holds a complete dataset.*--overwrite"):
-        prepare.prepare_dataset({"good": FIXTURES / "good"}, out, seed=2)
-    assert records.load_manifest(out)["split"]["seed"] == 1
-    second = prepare.prepare_dataset({"good": FIXTURES / "good"}, out, seed=2, overwrite=True)
-    assert records.load_manifest(out) == second != first
+        prepare_dataset({"good": FIXTURES / "good"}, out, seed=2)
+    assert manifests.load_manifest(out)["split"]["seed"] == 1
+    second = prepare_dataset({"good": FIXTURES / "good"}, out, seed=2, overwrite=True)
+    assert manifests.load_manifest(out) == second != first
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging or retired folder left
 
 
@@ -257,7 +282,7 @@ def test_a_folder_with_other_files_is_never_replaced(tmp_path):
 
 
 def test_crash_while_writing_leaves_no_dataset_and_keeps_the_old_one(tmp_path, monkeypatch):
-    real_writer = records.write_split_shards
+    real_writer = pianoroll_examples.write_split_shards
     calls = {"n": 0}
 
     def write_then_crash(*args, **kwargs):
@@ -266,20 +291,20 @@ def test_crash_while_writing_leaves_no_dataset_and_keeps_the_old_one(tmp_path, m
             raise OSError("disk full (simulated)")
         return real_writer(*args, **kwargs)
 
-    monkeypatch.setattr(records, "write_split_shards", write_then_crash)
+    monkeypatch.setattr(pianoroll_examples, "write_split_shards", write_then_crash)
     genres = {"good": FIXTURES / "good", "pop": prepare.embedded_genre_dirs()["pop"]}
     with pytest.raises(OSError, match="simulated"):
-        prepare.prepare_dataset(genres, tmp_path / "fresh")
+        prepare_dataset(genres, tmp_path / "fresh")
     assert list(tmp_path.iterdir()) == []  # neither the dataset nor its staging folder
 
-    monkeypatch.setattr(records, "write_split_shards", real_writer)
-    old = prepare.prepare_dataset(genres, tmp_path / "kept", seed=1)
+    monkeypatch.setattr(pianoroll_examples, "write_split_shards", real_writer)
+    old = prepare_dataset(genres, tmp_path / "kept", seed=1)
     old_bytes = shard_bytes(tmp_path / "kept")
     calls["n"] = 0
-    monkeypatch.setattr(records, "write_split_shards", write_then_crash)
+    monkeypatch.setattr(pianoroll_examples, "write_split_shards", write_then_crash)
     with pytest.raises(OSError, match="simulated"):
-        prepare.prepare_dataset(genres, tmp_path / "kept", seed=2, overwrite=True)
-    assert records.load_manifest(tmp_path / "kept") == old and shard_bytes(tmp_path / "kept") == old_bytes
+        prepare_dataset(genres, tmp_path / "kept", seed=2, overwrite=True)
+    assert manifests.load_manifest(tmp_path / "kept") == old and shard_bytes(tmp_path / "kept") == old_bytes
     assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
 
 
@@ -296,15 +321,106 @@ def test_cli_argument_errors(tmp_path):
 
 
 def test_summary_table_lists_every_genre_and_count(tmp_path):
-    manifest = prepare.prepare_dataset({"good": FIXTURES / "good", "pop": prepare.embedded_genre_dirs()["pop"]}, tmp_path / "o")
-    table = prepare.format_summary(manifest)
+    manifest = prepare_dataset({"good": FIXTURES / "good", "pop": prepare.embedded_genre_dirs()["pop"]}, tmp_path / "o")
+    table = prepare_driver.format_summary(manifest)
     header, *rows = table.splitlines()
     assert header.split() == ["good", "pop"]
     labels = [row[: row.index("  ")] for row in rows if "  " in row]
     assert labels[:3] == ["files found", "files kept", "files skipped"] and labels[-1] == "phrases train / test"
     phrases_row = next(row for row in rows if row.startswith("phrases train / test"))
-    pop = manifest["genres"]["pop"]
+    pop = manifest["partitions"]["pop"]
     assert phrases_row.split()[-3:] == [str(pop["phrases"]["train"]), "/", str(pop["phrases"]["test"])]
-    fallbacks = {genre: info["test_fallback_song"] for genre, info in manifest["genres"].items() if info["test_fallback_song"]}
+    fallbacks = {genre: info["test_fallback_song"] for genre, info in manifest["partitions"].items() if info["test_fallback_song"]}
     for genre, song in fallbacks.items():
         assert f"{genre}: no song fell into the test split by hash; moved {song} there" in table
+
+
+# --------------------------------------------------------------------------- partitions and encoders
+
+
+def test_corpus_is_a_generic_alias_of_genre(tmp_path):
+    out = tmp_path / "corpora"
+    status, stdout, _ = run_cli("--corpus", f"cello={FIXTURES / 'good'}", "--corpus", f"chorales={prepare.embedded_genre_dirs()['pop']}",
+                                "--out", out, "--workers", 1)
+    assert status == 0 and stdout.splitlines()[0].split() == ["cello", "chorales"]
+    manifest = manifests.load_manifest(out)
+    assert manifest["partition_by"] == "corpus" and sorted(manifest["partitions"]) == ["cello", "chorales"]
+    assert manifest["record_format"]["corpus"] == "bytes: corpus name" and "genre" not in manifest["record_format"]
+    assert {shard["partition"] for shard in manifest["shards"]} == {"cello", "chorales"}
+    assert all(shard["file"].startswith(("cello-", "chorales-")) for shard in manifest["shards"])
+    assert "if a corpus with >= 2 songs" in manifest["split"]["method"]
+    item = next(pianoroll_examples.phrase_dataset(out, "cello", with_metadata=True).as_numpy_iterator())
+    assert item["corpus"] == b"cello" and "genre" not in item
+
+    # the same folders as --genre: the same phrases, in records that name the feature "genre"
+    status, _, _ = run_cli("--genre", f"cello={FIXTURES / 'good'}", "--genre", f"chorales={prepare.embedded_genre_dirs()['pop']}",
+                           "--out", tmp_path / "genres", "--workers", 1)
+    as_genres = manifests.load_manifest(tmp_path / "genres")
+    assert status == 0 and as_genres["partition_by"] == "genre"
+    assert as_genres["songs"] == manifest["songs"] and as_genres["partitions"] == manifest["partitions"]
+
+    status, _, _ = run_cli("--corpus", f"brushes={FIXTURES / 'good'}", "--partition-by", "drummer", "--out", tmp_path / "d")
+    assert status == 0 and manifests.load_manifest(tmp_path / "d")["partition_by"] == "drummer"
+    with pytest.raises(SystemExit):
+        prepare.main(["--corpus", f"a={FIXTURES / 'good'}", "--genre", f"b={FIXTURES / 'good'}", "--out", str(tmp_path / "x")],
+                     stderr=io.StringIO())
+    status, _, stderr = run_cli("--corpus", f"a={FIXTURES / 'good'}", "--corpus", f"a={FIXTURES / 'good'}", "--out", tmp_path / "x")
+    assert status == 2 and "corpus 'a' given twice" in stderr
+
+
+class NoteCountEncoder:
+    """A second encoder for the driver: one example per file, the file's note count as text."""
+
+    name = "note_counts"
+
+    def __init__(self, minimum: int = 1):
+        self.options = {"minimum": minimum}
+
+    def encode_file(self, path: str) -> prepare_driver.EncodedFile:
+        from mst.music.midi import MidiError, read_midi  # noqa: PLC0415
+
+        try:
+            notes = int(read_midi(path).notes.shape[0])
+        except MidiError as error:
+            return prepare_driver.EncodedFile.rejected(error.reason, error.detail)
+        if notes < self.options["minimum"]:
+            return prepare_driver.EncodedFile.rejected("too_few_notes", f"{notes} notes", {"notes": notes})
+        return prepare_driver.EncodedFile((str(notes).encode(),), (0,), stats={"notes": notes})
+
+    def manifest_fields(self, partition_by: str) -> dict:
+        return {"note_count_options": dict(self.options)}
+
+    def write_shards(self, directory, partition, split, examples, *, partition_by, shard_size):
+        from mst.records.shards import write_shards  # noqa: PLC0415
+
+        return write_shards(directory, partition, split, examples, lambda example: example.payload, shard_size=shard_size)
+
+
+def test_another_encoder_plugs_into_the_driver(mixed_folder, tmp_path):
+    manifest = prepare_driver.prepare_dataset({"drums": mixed_folder}, tmp_path / "counts", NoteCountEncoder(minimum=100),
+                                              partition_by="drummer", test_ratio=0.0, workers=2)
+    assert manifest == manifests.load_manifest(tmp_path / "counts")
+    assert manifest["encoder"] == "note_counts" and manifest["note_count_options"] == {"minimum": 100}
+    assert "phrase_options" not in manifest and manifest["partition_by"] == "drummer"
+    reasons = {entry["song_id"]: entry["reason"] for entry in manifest["skipped"]}
+    assert reasons["empty.mid"] == "empty_file" and reasons["c_major_scale.mid"] == "too_few_notes"
+    kept = {song["song_id"] for song in manifest["songs"]["drums"]}
+    assert kept and kept.isdisjoint(reasons)
+    verify_shards(tmp_path / "counts")
+    (shard,) = manifest["shards"]
+    counts = [int(r.numpy()) for r in tensorflow().data.TFRecordDataset(str(tmp_path / "counts" / shard["file"]))]
+    assert len(counts) == len(kept) and min(counts) >= 100
+    assert manifest["partitions"]["drums"]["kept_file_stats"] == {"notes": sum(counts)}
+
+
+def test_an_encoder_that_raises_gives_internal_error_not_a_crash(tmp_path):
+    class Broken(NoteCountEncoder):
+        def encode_file(self, path):
+            raise RuntimeError("bug")
+
+    (result,) = prepare_driver.extract_files([(str(FIXTURES / "good" / GOOD_FILES[0]), "x.mid")], Broken())
+    assert result.encoded.reason == prepare_driver.INTERNAL_ERROR_REASON and "RuntimeError: bug" in result.encoded.detail
+    with pytest.raises(ValueError, match="rejected file"):
+        prepare_driver.EncodedFile((b"x",), (0,), reason="no")
+    with pytest.raises(ValueError, match="indices"):
+        prepare_driver.EncodedFile((b"x",), ())

@@ -12,9 +12,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from training_test import write_synthetic_dataset
+from testing import write_random_dataset
 
-from mst import configs, export
+from mst import export
+from mst.models.genre_classifier import genre_classifier_export
+from mst.models.cyclegan import cyclegan_export
+from mst import registry
 from mst.runtime import import_tensorflow
 from mst.training.run_dir import prepare_run_dir
 
@@ -52,7 +55,7 @@ def checkpoint_tensors(run_dir: Path) -> dict[str, np.ndarray]:
 
 @pytest.fixture(scope="module")
 def dataset(tmp_path_factory):
-    return write_synthetic_dataset(tmp_path_factory.mktemp("script_data"))
+    return write_random_dataset(tmp_path_factory.mktemp("script_data"))
 
 
 class BackgroundRun:
@@ -128,7 +131,7 @@ def test_kill_minus_nine_resumes_at_the_saved_step_with_no_lost_work(dataset, tm
 
 def test_refuses_a_different_config_force_continues_and_export_only_exports(dataset, tmp_path):
     run_dir = tmp_path / "run"
-    prepare_run_dir(run_dir, configs.get_config("cyclegan_tiny"), dataset, preset="cyclegan_tiny")
+    prepare_run_dir(run_dir, registry.get_config("cyclegan_tiny"), dataset, preset="cyclegan_tiny")
     changed = run_train("--preset", "cyclegan_tiny", "--set", "sigma_d=1", "--data", dataset, "--out", run_dir)
     assert changed.returncode == 2
     assert "different config" in changed.stderr and "sigma_d: recorded 0.1, now 1.0" in changed.stderr and "--force" in changed.stderr
@@ -145,7 +148,7 @@ def test_refuses_a_different_config_force_continues_and_export_only_exports(data
     assert f"exported to {run_dir / 'export'}" in exported.stdout
     info = json.loads((run_dir / "export" / "export.json").read_text())
     assert (info["kind"], info["global_step"], info["preset"], info["config"]["sigma_d"]) == ("cyclegan", 2, "cyclegan_tiny", 1.0)
-    pair = export.load_generators(run_dir / "export")
+    pair = cyclegan_export.load_generators(run_dir / "export")
     assert pair.transfer(np.zeros((2, 64, 84, 1), np.float32), "a2b").shape == (2, 64, 84, 1)
     missing = run_train("--out", tmp_path / "nothing_here", "--export-only")
     assert missing.returncode == 2 and "is not a training run folder" in missing.stderr
@@ -174,7 +177,7 @@ def test_mixed_precision_and_xla_run_on_cpu(dataset, tmp_path):
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "dtype policy mixed_float16, XLA on" in completed.stdout
     assert json.loads((tmp_path / "clf" / "progress.json").read_text())["global_step"] == 2
-    classifier = export.load_classifier(tmp_path / "clf" / "export")
+    classifier = genre_classifier_export.load_classifier(tmp_path / "clf" / "export")
     probabilities = classifier(np.zeros((3, 64, 84, 1), np.float32))
     assert probabilities.dtype == np.float32 and np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-3)
 
@@ -184,6 +187,6 @@ def test_mixed_precision_cyclegan_runs_on_cpu(dataset, tmp_path):
     completed = run_train("--preset", "cyclegan_tiny", "--data", dataset, "--out", tmp_path / "gan", "--mixed-precision", "--max-steps", 2, "--verbose", 0)
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert "dtype policy mixed_float16" in completed.stdout
-    pair = export.load_generators(tmp_path / "gan" / "export")
+    pair = cyclegan_export.load_generators(tmp_path / "gan" / "export")
     probabilities = pair.transfer(np.zeros((1, 64, 84, 1), np.float32), "a2b")
     assert probabilities.dtype == np.float32 and np.all((probabilities >= 0) & (probabilities <= 1))

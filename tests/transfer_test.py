@@ -492,18 +492,20 @@ def test_folder_mode_needs_a_distinct_output_folder(tmp_path):
 @pytest.fixture(scope="module")
 def tiny_cyclegan(tmp_path_factory):
     """A tiny seeded CycleGAN, exported (SavedModel + .keras) and checkpointed like a training run."""
-    from mst import configs, export
+    from mst import export
+    from mst.models.cyclegan import cyclegan_export
+    from mst import registry
     from mst.models.cyclegan.cyclegan import build_cyclegan
     from mst.runtime import import_tensorflow
 
     tf = import_tensorflow()
     root = tmp_path_factory.mktemp("models")
-    config = configs.get_config("cyclegan_tiny", ["generator_residual_blocks=1", "seed=3"])
+    config = registry.get_config("cyclegan_tiny", ["generator_residual_blocks=1", "seed=3"])
     model = build_cyclegan(config)
-    export_dir = export.export_cyclegan(model, root / "export", config=config)
+    export_dir = cyclegan_export.export_cyclegan(model, root / "export", config=config)
     run_dir = root / "run"
     (run_dir / "checkpoints").mkdir(parents=True)
-    configs.save_config(config, run_dir / "config.json")
+    registry.save_config(config, run_dir / "config.json")
     prefix = tf.train.Checkpoint(model=model).save(str(run_dir / "checkpoints" / "ckpt"))
     single = root / "single"
     single.mkdir()
@@ -576,10 +578,10 @@ def test_load_model_accepts_every_saved_form(tiny_cyclegan, song_path, form):
 
 
 def test_in_memory_cyclegan_and_generator_pair_are_accepted(tiny_cyclegan, song_path):
-    from mst import export
+    from mst.models.cyclegan import cyclegan_export
 
     from_keras = transfer.transfer_song(song_path, tiny_cyclegan["model"], direction="a2b", cycle=True)
-    pair = export.load_generators(tiny_cyclegan["saved_model"])
+    pair = cyclegan_export.load_generators(tiny_cyclegan["saved_model"])
     model = transfer.as_transfer_model(pair)
     assert model.describe("a2b") == "a2b (jazz -> classical)" and model.source == pair.source
     from_pair = transfer.transfer_song(song_path, model, direction="a2b", cycle=True)
@@ -698,12 +700,13 @@ def test_cli_usage_errors(cli, capsys, tiny_cyclegan, song_path, tmp_path):
         ("--model", single, "--direction", "a2b", tmp_path / "nope.mid"),
         ("--model", single, "--direction", "a2b", tmp_path),  # a folder needs --out
         ("--model", single, "--direction", "a2b", song_path, "--batch-size", "0"),
-        ("--model", single, "--direction", "up", song_path),
     ):
         with pytest.raises(SystemExit) as exit_info:
             cli.main([str(a) for a in argv])
         assert exit_info.value.code == 2
     capsys.readouterr()
+    code, _, err = run_cli(cli, capsys, "--model", single, "--direction", "up", song_path)
+    assert code == 2 and "unknown direction 'up'" in err and "use one of a2b, b2a" in err
 
 
 @pytest.mark.slow

@@ -49,7 +49,7 @@ def test_phrases(data: Path, genre: str, count: int, seed: int) -> np.ndarray:
 
 
 def evaluate_arm(run_dir: Path, phrases: dict, genres: dict, classifier=None) -> dict:
-    from mst.export import load_generators  # noqa: PLC0415
+    from mst.models.cyclegan.cyclegan_export import load_generators  # noqa: PLC0415
     from mst.metrics.collapse import collapse_statistics, collapse_warnings  # noqa: PLC0415
 
     pair = load_generators(run_dir)
@@ -83,7 +83,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     from mst import atomic  # noqa: PLC0415
-    from mst.configs import get_config  # noqa: PLC0415
+    from mst.registry import get_config  # noqa: PLC0415
 
     config = get_config(args.preset)
     genres = {"a": config.genre_a, "b": config.genre_b}
@@ -93,7 +93,7 @@ def main(argv=None) -> int:
     phrases = {side: test_phrases(args.data, genre, args.phrases, seed=7 + i) for i, (side, genre) in enumerate(genres.items())}
     classifier = None
     if args.classifier is not None:
-        from mst.export import load_classifier  # noqa: PLC0415
+        from mst.models.genre_classifier.genre_classifier_export import load_classifier  # noqa: PLC0415
 
         classifier = load_classifier(args.classifier)
     report = {"preset": args.preset, "steps": args.steps, "phrases_per_side": args.phrases, "arms": {}}

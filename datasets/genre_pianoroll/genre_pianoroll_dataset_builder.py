@@ -1,9 +1,11 @@
 """TFDS builder ``genre_pianoroll``: two genres' MIDI folders -> labelled 64 x 84 pianoroll phrases.
 
-A thin wrapper over the library: files are found, filtered and cut by ``mst.prepare.collect_genres``
-(which calls ``mst.encodings.pianoroll_extract.extract_song``), and split song by song by ``mst.prepare.split_genre``
-(``mst.records.splits.assign_splits``), exactly as ``python -m mst.prepare`` does, so with the same phrase
-options, seed and test ratio ``tfds.load`` serves the same phrases as the CLI's shards.
+A thin wrapper over the library: files are found, filtered and cut by
+``mst.records.prepare_driver.collect_partitions`` with the pianoroll phrase encoder (which calls
+``mst.encodings.pianoroll_extract.extract_song``), and split song by song by
+``mst.records.prepare_driver.split_partition`` (``mst.records.splits.assign_splits``), exactly as
+``python -m mst.prepare`` does, so with the same phrase options, seed and test ratio ``tfds.load``
+serves the same phrases as the CLI's shards.
 
 Manual data: ``<manual_dir>/<genre>/**/*.mid`` for the two genres of the config.
 """
@@ -15,10 +17,11 @@ from pathlib import Path
 import numpy as np
 import tensorflow_datasets as tfds
 
-from mst import prepare as mst_prepare
-from mst.records import splits as mst_splits
 from mst.encodings.pianoroll import NUM_PITCHES, PHRASE_STEPS
-from mst.records import unpack_rolls
+from mst.records import prepare_driver
+from mst.records import splits as mst_splits
+from mst.records.pianoroll_examples import unpack_rolls
+from mst.records.pianoroll_phrase_encoder import PianorollPhraseEncoder, make_phrase_options
 
 # The paper's pairs, in the paper's order (A is the first genre).
 GENRE_PAIRS = (("jazz", "classical"), ("classical", "pop"), ("jazz", "pop"))
@@ -62,7 +65,7 @@ class GenrePianorollConfig(tfds.core.BuilderConfig):
 
     def phrase_options(self):
         """The ``mst.encodings.pianoroll_extract.PhraseOptions`` of this config."""
-        return mst_prepare.make_phrase_options(self.time_signature_policy, self.phrase_multiple)
+        return make_phrase_options(self.time_signature_policy, self.phrase_multiple)
 
 
 class Builder(tfds.core.GeneratorBasedBuilder):
@@ -112,26 +115,26 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         manual_dir = Path(str(dl_manager.manual_dir))
         missing = [genre for genre in config.genres if not (manual_dir / genre).is_dir()]
         if missing:
-            raise mst_prepare.PrepareError(
+            raise prepare_driver.PrepareError(
                 f"manual folder {manual_dir} has no sub-folder for {', '.join(missing)}; "
                 f"expected {', '.join(f'{manual_dir}/{genre}/' for genre in config.genres)}"
             )
-        extractions = mst_prepare.collect_genres(
-            {genre: manual_dir / genre for genre in config.genres}, config.phrase_options()
+        extractions = prepare_driver.collect_partitions(
+            {genre: manual_dir / genre for genre in config.genres}, PianorollPhraseEncoder(config.phrase_options())
         )
         genre_splits = {
-            genre: mst_prepare.split_genre(extraction, seed=config.split_seed, test_ratio=config.test_ratio)
+            genre: prepare_driver.split_partition(extraction, seed=config.split_seed, test_ratio=config.test_ratio)
             for genre, extraction in extractions.items()
         }
         return {split: self._generate_examples(genre_splits, split) for split in mst_splits.SPLITS}
 
     def _generate_examples(self, genre_splits, split: str):
         for label, genre in enumerate(self.builder_config.genres):
-            for record in genre_splits[genre].records[split]:
-                roll = unpack_rolls(np.frombuffer(record.packed_roll, dtype=np.uint8)[None])[0]
-                yield f"{genre}/{record.song_id}/{record.phrase_index}", {
+            for example in genre_splits[genre].examples[split]:
+                roll = unpack_rolls(np.frombuffer(example.payload, dtype=np.uint8)[None])[0]
+                yield f"{genre}/{example.song_id}/{example.index}", {
                     "roll": roll[..., None],
                     "label": label,
-                    "song_id": record.song_id,
-                    "phrase_index": record.phrase_index,
+                    "song_id": example.song_id,
+                    "phrase_index": example.index,
                 }

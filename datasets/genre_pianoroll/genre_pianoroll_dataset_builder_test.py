@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 import tensorflow_datasets as tfds
 
-from mst import prepare, records
+from mst import prepare
+from mst.records import pianoroll_examples, prepare_driver
 
 from . import genre_pianoroll_dataset_builder
 
@@ -92,7 +93,7 @@ def test_split_counts_of_every_config(config, tmp_path):
 
 
 def _phrase_set(items) -> set[tuple[str, str, int, bytes]]:
-    return {(genre, song_id, int(index), records.pack_rolls(np.asarray(roll)[None])[0].tobytes()) for genre, song_id, index, roll in items}
+    return {(genre, song_id, int(index), pianoroll_examples.pack_rolls(np.asarray(roll)[None])[0].tobytes()) for genre, song_id, index, roll in items}
 
 
 def test_tfds_and_the_prepare_cli_give_the_same_phrases(tmp_path):
@@ -114,7 +115,7 @@ def test_tfds_and_the_prepare_cli_give_the_same_phrases(tmp_path):
         )
         from_cli = _phrase_set(
             (ex["genre"].decode(), ex["song_id"].decode(), ex["phrase_index"], ex["roll"][..., 0] > 0.5)
-            for ex in records.phrase_dataset(out, ["jazz", "classical"], split, with_metadata=True).as_numpy_iterator()
+            for ex in pianoroll_examples.phrase_dataset(out, ["jazz", "classical"], split, with_metadata=True).as_numpy_iterator()
         )
         assert from_tfds == from_cli
         assert len(from_tfds) == builder.info.splits[split].num_examples
@@ -125,7 +126,7 @@ def test_missing_genre_folder_is_a_clear_error(tmp_path):
     builder = genre_pianoroll_dataset_builder.Builder(config="jazz_pop", data_dir=str(tmp_path / "tfds"))
     try:
         builder.download_and_prepare(download_config=tfds.download.DownloadConfig(manual_dir=str(tmp_path / "manual")))
-    except prepare.PrepareError as error:
+    except prepare_driver.PrepareError as error:
         assert "no sub-folder for pop" in str(error)
     else:
         raise AssertionError("a missing genre folder must be refused")

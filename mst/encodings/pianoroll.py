@@ -1,44 +1,51 @@
-"""Pianoroll grid, phrases and the one place where {0,1} <-> {-1,+1} scaling lives.
+"""Pianoroll phrases: the 64 x 84 binary rolls of the CycleGAN genre transfer, and their MIDI.
 
 Representation contract (stated once, checked at the edges):
     a phrase is ``[PHRASE_STEPS=64, NUM_PITCHES=84]`` (plus a trailing channel axis of 1 in
-    TF pipelines), binary, time on axis 0, pitch index 0 = MIDI ``LOWEST_PITCH`` (24, C1),
-    index 83 = MIDI 107 (B7); ``STEPS_PER_BEAT`` = 4 steps per quarter note (16 per 4/4 bar).
+    TF pipelines, :func:`as_phrase_batch`), binary, time on axis 0, pitch index 0 = MIDI
+    ``LOWEST_PITCH`` (24, C1), index 83 = MIDI 107 (B7); ``STEPS_PER_BEAT`` = 4 steps per quarter
+    note (16 per 4/4 bar) on the tick-based grid of :mod:`mst.encodings.grid`. The one place where
+    the {0, 1} <-> {-1, +1} scaling and the 0.5 output threshold are written is here, too.
 
-The grid (:func:`song_to_roll`):
-    * ``step = floor(tick * 4 / ticks_per_beat + 1/2)`` (round half up), computed from MIDI ticks,
-      so it follows the file's own tempo map: tempo changes never move notes off the grid.
-      A "beat" here is always a quarter note. pypianoroll and pretty_midi count beats in the
-      time signature's denominator note (an eighth note in 6/8, and dotted quarters for compound
-      meters), so for x/8 signatures their grid differs; the strict filter rejects those files.
-    * A note covers steps ``[onset, offset)``. A note shorter than one step but with positive
-      duration gets one step. Zero-length notes (``end == start``) are dropped and counted, as
-      are pitches outside 24..107 and (by default) drum notes. All non-drum tracks are merged.
-    * The roll is binary and is ``ceil(end_tick * 4 / ticks_per_beat)`` steps long (or longer if
+The roll (:func:`song_to_roll`):
+    * Each note covers steps ``[onset, offset)`` of the grid (:func:`mst.encodings.grid.ticks_to_steps`).
+      A note shorter than one step but with positive duration gets one step. Zero-length notes
+      (``end == start``) are dropped and counted, as are pitches outside 24..107 and (by default)
+      drum notes. All non-drum tracks are merged.
+    * The roll is binary and :func:`mst.encodings.grid.song_length_steps` steps long (or longer if
       a one-step minimum note reaches further), i.e. it runs to the song's last event like
       pypianoroll's grid did for the authors, so trailing silence gives empty phrases.
+
+And back (:func:`write_roll_midi`): each maximal run of 1s of a pitch becomes one note
+(:func:`roll_to_notes`, the authors' writer rule), steps become ticks of the output file.
+
+Example:
+    >>> roll = np.zeros((64, NUM_PITCHES), bool); roll[0:4, 60 - LOWEST_PITCH] = True
+    >>> roll_to_notes(roll).tolist()
+    [(0, 4, 60)]
+    >>> as_phrase_batch(roll[None]).shape
+    (1, 64, 84, 1)
 """
 
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+import os
+from pathlib import Path
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from mst.music.midi import Song
+from mst.encodings.errors import EncodingError
+from mst.encodings.grid import DEFAULT_MAX_STEPS, STEPS_PER_BEAT, song_length_steps, steps_to_ticks, ticks_to_steps
+from mst.music import midi
+from mst.music.midi import Song
 
-STEPS_PER_BEAT = 4
 BEATS_PER_PHRASE = 16
 PHRASE_STEPS = STEPS_PER_BEAT * BEATS_PER_PHRASE  # 64
 LOWEST_PITCH = 24  # MIDI C1 (C4 = 60)
 NUM_PITCHES = 84  # MIDI 24..107
 PHRASE_SHAPE = (PHRASE_STEPS, NUM_PITCHES, 1)
 HIGHEST_PITCH = LOWEST_PITCH + NUM_PITCHES - 1  # MIDI 107 (B7)
-# Longest roll built from one file: 100,000 steps = 25,000 quarter notes (6,250 4/4 bars, about
-# 3.5 h at 120 BPM), 8.4 MB as bool. Longer files are rejected as ``too_long``.
-DEFAULT_MAX_STEPS = 100_000
 
 STEP_NOTE_DTYPE = np.dtype([("start", np.int64), ("end", np.int64), ("pitch", np.int16)])
 """Notes on the grid: ``start``/``end`` in steps (end exclusive), ``pitch`` as a MIDI number."""
@@ -73,27 +80,6 @@ def binarize(roll, threshold: float = 0.5):
 # Song -> roll
 
 
-def ticks_to_steps(ticks, ticks_per_beat: int) -> np.ndarray:
-    """Grid step of each tick: ``floor(tick * 4 / ticks_per_beat + 1/2)``, in exact integer arithmetic."""
-    ticks = np.asarray(ticks, dtype=np.int64)
-    return (2 * STEPS_PER_BEAT * ticks + ticks_per_beat) // (2 * ticks_per_beat)
-
-
-def steps_to_ticks(steps, ticks_per_beat: int) -> np.ndarray:
-    """Tick of each grid step: ``floor(step * ticks_per_beat / 4 + 1/2)``; :func:`ticks_to_steps` maps it back."""
-    steps = np.asarray(steps, dtype=np.int64)
-    return (2 * steps * ticks_per_beat + STEPS_PER_BEAT) // (2 * STEPS_PER_BEAT)
-
-
-def song_length_steps(song: "Song") -> int:
-    """Roll length of a song: ``ceil(end_tick * 4 / ticks_per_beat)`` steps (see the module docstring).
-
-    Notes shorter than one step near the end can make :func:`song_to_roll` one step longer.
-    """
-    end_tick = max(int(song.end_tick), int(song.notes["end"].max()) if song.notes.size else 0)
-    return -(-STEPS_PER_BEAT * end_tick // song.ticks_per_beat)
-
-
 @dataclasses.dataclass(frozen=True)
 class RollStats:
     """What :func:`song_to_roll_with_stats` kept and dropped (each note is counted once, first match).
@@ -120,7 +106,7 @@ class RollStats:
 
 
 def song_to_roll_with_stats(
-    song: "Song", *, drop_drums: bool = True, max_steps: int | None = DEFAULT_MAX_STEPS
+    song: Song, *, drop_drums: bool = True, max_steps: int | None = DEFAULT_MAX_STEPS
 ) -> tuple[np.ndarray, RollStats]:
     """Merges a song's tracks into one binary roll on the 16th-note grid, with drop counts.
 
@@ -133,7 +119,7 @@ def song_to_roll_with_stats(
         ``(roll, stats)``: ``bool [T, 84]`` and a :class:`RollStats`.
 
     Raises:
-        mst.music.midi.MidiError: ``too_long`` when the roll would exceed ``max_steps``.
+        mst.encodings.errors.EncodingError: ``too_long`` when the roll would exceed ``max_steps``.
     """
     notes = song.notes
     keep = ~notes["is_drum"] if drop_drums else np.ones(notes.shape[0], bool)
@@ -146,9 +132,7 @@ def song_to_roll_with_stats(
     pitch_index = notes["pitch"][selected].astype(np.int64) - LOWEST_PITCH
     steps = max(song_length_steps(song), int(offsets.max()) if offsets.size else 0)
     if max_steps is not None and steps > max_steps:
-        from mst.music.midi import MidiError  # noqa: PLC0415  (midi imports this module lazily too)
-
-        raise MidiError(song.path, "too_long", f"{steps} grid steps > limit {max_steps}")
+        raise EncodingError(song.path, "too_long", f"{steps} grid steps > limit {max_steps}")
 
     # Difference array: +1 at each onset, -1 at each offset; a cell sounds where the running sum > 0.
     cells = (steps + 1) * NUM_PITCHES
@@ -167,7 +151,7 @@ def song_to_roll_with_stats(
     return roll, stats
 
 
-def song_to_roll(song: "Song", *, drop_drums: bool = True, max_steps: int | None = DEFAULT_MAX_STEPS) -> np.ndarray:
+def song_to_roll(song: Song, *, drop_drums: bool = True, max_steps: int | None = DEFAULT_MAX_STEPS) -> np.ndarray:
     """Merges a song's tracks into one ``bool [T, 84]`` roll; see :func:`song_to_roll_with_stats`."""
     return song_to_roll_with_stats(song, drop_drums=drop_drums, max_steps=max_steps)[0]
 
@@ -250,6 +234,32 @@ def stitch_phrases(phrases: np.ndarray, length: int | None = None) -> np.ndarray
     return roll
 
 
+def as_phrase_batch(phrases) -> np.ndarray:
+    """A batch of phrases as the models take it: ``float32 [N, 64, 84, 1]``.
+
+    Accepts ``[N, 64, 84]`` or ``[N, 64, 84, 1]`` of any numeric or bool dtype (numpy arrays,
+    lists, eager tensors); values are converted, not checked (continuous inputs are allowed).
+
+    Example:
+        >>> as_phrase_batch(np.zeros((2, 64, 84), bool)).shape
+        (2, 64, 84, 1)
+        >>> as_phrase_batch(np.zeros((64, 84)))
+        Traceback (most recent call last):
+        ...
+        ValueError: phrases must be [N, 64, 84] or [N, 64, 84, 1], got shape (64, 84)
+
+    Raises:
+        ValueError: For any other shape (the message names it).
+    """
+    batch = np.asarray(phrases, dtype=np.float32)
+    if batch.ndim == 3:
+        batch = batch[..., None]
+    if batch.ndim != 4 or batch.shape[1:] != PHRASE_SHAPE:
+        raise ValueError(f"phrases must be [N, {PHRASE_STEPS}, {NUM_PITCHES}] or [N, {PHRASE_STEPS}, {NUM_PITCHES}, 1], "
+                         f"got shape {tuple(np.shape(phrases))}")
+    return batch
+
+
 # ----------------------------------------------------------------------------------------------
 # Roll -> notes
 
@@ -288,3 +298,118 @@ def roll_to_notes(roll: np.ndarray) -> np.ndarray:
     notes["end"] = offset_step
     notes["pitch"] = onset_pitch + LOWEST_PITCH
     return notes[np.lexsort((notes["pitch"], notes["start"]))]
+
+
+# ----------------------------------------------------------------------------------------------
+# Roll -> MIDI file
+
+
+def write_roll_midi(
+    path: str | os.PathLike,
+    roll,
+    *,
+    source: Song | None = None,
+    ticks_per_beat: int | None = None,
+    program: int = 0,
+    velocity: int = midi.DEFAULT_VELOCITY,
+    track_name: str = "",
+    extra_notes: np.ndarray | None = None,
+) -> Path:
+    """Writes a roll (or its step notes) as a one-track MIDI file, atomically.
+
+    Each maximal run of 1s of a pitch becomes one note (:func:`roll_to_notes`); grid steps become
+    ticks of the output file with :func:`mst.encodings.grid.steps_to_ticks`, which read back to
+    the same steps for any division of at least 4 ticks per quarter note.
+
+    Args:
+        path: Output ``.mid`` file.
+        roll: Binary ``[T, 84]`` or ``[T, 84, 1]`` roll (threshold model outputs with
+            :func:`binarize` first), or :data:`STEP_NOTE_DTYPE` notes (:func:`roll_to_notes`).
+        source: The song the roll came from: the file gets its ticks per beat, tempo map and time
+            signatures, so it lines up with the source in a DAW. Without it: 480 ticks per
+            quarter note, one tempo of 80 quarter notes per minute (the authors' writer default)
+            and 4/4.
+        ticks_per_beat: Time division of the output (default: the source's, else 480).
+        program: General MIDI program of the track (0 = Acoustic Grand Piano, as the authors).
+        velocity: Velocity of every note (100, as the authors' writer).
+        track_name: Name of the output track(s).
+        extra_notes: :data:`mst.music.midi.NOTE_DTYPE` notes, in output ticks, written too (e.g.
+            the source's drums, as their own track).
+
+    Returns:
+        The written path.
+
+    Raises:
+        ValueError: A roll that is not binary, or notes that MIDI cannot hold.
+
+    Example:
+        >>> import tempfile
+        >>> roll = np.zeros((16, NUM_PITCHES), bool); roll[4:8, 60 - LOWEST_PITCH] = True
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     written = midi.read_midi(write_roll_midi(Path(folder) / "c.mid", roll))
+        >>> written.notes[["start", "end", "pitch"]].tolist(), written.ticks_per_beat
+        ([(480, 960, 60)], 480)
+    """
+    notes = np.asarray(roll)
+    if notes.dtype != STEP_NOTE_DTYPE:
+        notes = roll_to_notes(notes)
+    if ticks_per_beat is None:
+        ticks_per_beat = source.ticks_per_beat if source is not None else midi.DEFAULT_TICKS_PER_BEAT
+    tick_notes = midi.make_notes(
+        start=steps_to_ticks(notes["start"], ticks_per_beat),
+        end=steps_to_ticks(notes["end"], ticks_per_beat),
+        pitch=notes["pitch"],
+        velocity=velocity,
+        program=program,
+        is_drum=False,
+        track=0,
+    )
+    if extra_notes is not None:
+        tick_notes = np.concatenate([tick_notes, np.asarray(extra_notes, dtype=midi.NOTE_DTYPE)])
+    return midi.write_midi(path, tick_notes, ticks_per_beat=ticks_per_beat, source=source, track_name=track_name)
+
+
+def map_phrase_batches(function, phrases, batch_size: int, *, output_shape: tuple[int, ...] = PHRASE_SHAPE) -> np.ndarray:
+    """Runs ``function`` over a phrase batch in slices of ``batch_size``: the one batching loop.
+
+    Every phrase callable of mst (generators, classifiers, SavedModel endpoints, their wrappers)
+    goes through here: the input is normalised with :func:`as_phrase_batch`, an empty batch never
+    reaches the model (oneDNN fails on empty convolutions) and the outputs are concatenated.
+
+    Args:
+        function: ``float32 [n, 64, 84, 1] -> [n, *output_shape]`` (NumPy, tensor or anything
+            ``np.asarray`` converts).
+        phrases: ``[N, 64, 84]`` or ``[N, 64, 84, 1]``.
+        batch_size: Phrases per call (>= 1).
+        output_shape: Shape of one output row (the phrase shape for generators, ``(2,)`` for a
+            two-class classifier), used for the empty result and checked on every call.
+
+    Returns:
+        ``float32 [N, *output_shape]``.
+
+    Raises:
+        ValueError: Bad input shape, batch size, or an output of the wrong shape.
+
+    Example:
+        >>> calls = []
+        >>> def double(x):
+        ...     calls.append(len(x))
+        ...     return 2 * x
+        >>> map_phrase_batches(double, np.ones((5, 64, 84)), 2).shape, calls
+        ((5, 64, 84, 1), [2, 2, 1])
+        >>> map_phrase_batches(double, np.zeros((0, 64, 84, 1)), 2).shape
+        (0, 64, 84, 1)
+    """
+    if int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size}")
+    x = as_phrase_batch(phrases)
+    outputs = [np.zeros((0, *output_shape), np.float32)]
+    for start in range(0, len(x), int(batch_size)):
+        batch = x[start : start + int(batch_size)]
+        output = function(batch)
+        output = np.asarray(output.numpy() if hasattr(output, "numpy") else output, dtype=np.float32)
+        if output.shape != (len(batch), *output_shape):
+            expected = ", ".join(["N", *map(str, output_shape)])
+            raise ValueError(f"returned {list(output.shape)} for input {list(batch.shape)} (expected [{expected}])")
+        outputs.append(output)
+    return np.concatenate(outputs)

@@ -1,14 +1,16 @@
-"""One MIDI file -> training phrases, never raising (what ``mst.prepare`` runs in worker processes).
+"""One MIDI file -> training phrases, never raising (what ``python -m mst.prepare`` runs in its workers).
 
-Pipeline (the authors' ``Testfile.py`` steps, spec §1.3): read (:mod:`mst.music.midi`) -> file filter
-(:mod:`mst.music.file_filter`) -> merged binary roll without drums, MIDI 24..107 (:mod:`mst.encodings.pianoroll`) ->
-non-overlapping 64-step phrases, incomplete tail dropped -> phrase count trimmed to a multiple of
-``phrase_multiple`` (4, the authors' quirk) -> all-zero phrases dropped.
+Pipeline (the steps of the authors' ``Testfile.py``): read (:mod:`mst.music.midi`) -> file filter
+(:mod:`mst.music.file_filter`) -> merged binary roll without drums, MIDI 24..107
+(:mod:`mst.encodings.pianoroll`) -> non-overlapping 64-step phrases, incomplete tail dropped ->
+phrase count trimmed to a multiple of ``phrase_multiple`` (4, the authors' quirk) -> all-zero
+phrases dropped. :class:`mst.records.pianoroll_phrase_encoder.PianorollPhraseEncoder` turns the
+result into dataset records.
 
 Importing this module does not import TensorFlow (nor pretty_midi or note-seq).
 
-Also a command-line survey: ``python -m mst.encodings.pianoroll_extract FOLDER_OR_FILE... [--policy all]`` prints, per
-policy, the files kept, the rejections by reason, the phrases and the time per file.
+Also a command-line survey: ``python -m mst.encodings.pianoroll_extract FOLDER_OR_FILE... [--policy all]``
+prints, per policy, the files kept, the rejections by reason, the phrases and the time per file.
 """
 
 from __future__ import annotations
@@ -19,23 +21,16 @@ import dataclasses
 import os
 import sys
 import time
-from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 
+from mst.encodings.errors import EncodingError
+from mst.encodings.grid import DEFAULT_MAX_STEPS
+from mst.encodings.pianoroll import NUM_PITCHES, PHRASE_STEPS, cut_phrases, drop_empty_phrases, song_to_roll_with_stats
 from mst.music.file_filter import POLICIES, Rejection, check_policy, check_song
+from mst.music.files import find_midi_files
 from mst.music.midi import BACKENDS, MidiError, read_midi
-from mst.encodings.pianoroll import (
-    DEFAULT_MAX_STEPS,
-    NUM_PITCHES,
-    PHRASE_STEPS,
-    cut_phrases,
-    drop_empty_phrases,
-    song_to_roll_with_stats,
-)
-
-MIDI_SUFFIXES = (".mid", ".midi")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -197,7 +192,7 @@ def extract_song(path: str | os.PathLike, options: PhraseOptions | None = None) 
             if phrases.shape[0] == 0:
                 return _rejected(path_str, "all_phrases_empty", f"all {cut} phrases are silent in MIDI 24..107", stats)
         return SongPhrases(path_str, phrases.astype(bool, copy=False), indices.astype(np.int64), None, stats)
-    except MidiError as error:
+    except (MidiError, EncodingError) as error:
         return _rejected(path_str, error.reason, error.detail, stats)
     except Exception as error:  # noqa: BLE001  (one broken file must not stop a batch job)
         return _rejected(path_str, "unreadable", f"{type(error).__name__}: {error}", stats)
@@ -205,19 +200,6 @@ def extract_song(path: str | os.PathLike, options: PhraseOptions | None = None) 
 
 # ----------------------------------------------------------------------------------------------
 # Survey (command line)
-
-
-def find_midi_files(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    """Expands files and folders (recursively) into sorted ``*.mid`` / ``*.midi`` paths (any case)."""
-    found: list[Path] = []
-    for entry in map(Path, paths):
-        if entry.is_dir():
-            found.extend(sorted(p for p in entry.rglob("*") if p.is_file() and p.suffix.lower() in MIDI_SUFFIXES))
-        elif entry.is_file():
-            found.append(entry)
-        else:
-            raise FileNotFoundError(f"no such file or folder: {entry}")
-    return found
 
 
 @dataclasses.dataclass
@@ -275,7 +257,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--phrase-multiple", type=int, default=PhraseOptions.phrase_multiple)
     args = parser.parse_args(argv)
     try:
-        files = find_midi_files(args.paths)
+        files = [path for entry in args.paths for path in find_midi_files(entry)]
     except FileNotFoundError as error:
         parser.error(str(error))
     policies = POLICIES if args.policy == "all" else (args.policy,)

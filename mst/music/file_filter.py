@@ -9,7 +9,9 @@
    notes, but such a value means a broken file, and written-back MIDI would copy it.
 3. ``no_notes``: no note with positive duration.
 4. ``drums_only``: every such note is a drum note (when drums are dropped).
-5. ``too_long``: the roll would be longer than ``max_steps`` grid steps.
+5. ``too_long``: the song would be longer than ``max_steps`` steps of the 16th-note grid
+   (:func:`mst.encodings.grid.song_length_steps`; the filter is the pianoroll pipeline's, so it
+   knows that grid, while :mod:`mst.music.midi` knows ticks only).
 6. The time-signature policy:
 
    * ``"strict"`` (default, the authors' ``convert_clean.py``): exactly one time-signature
@@ -37,8 +39,8 @@ from typing import Literal
 
 import numpy as np
 
+from mst.encodings.grid import DEFAULT_MAX_STEPS, song_length_steps
 from mst.music.midi import MAX_TICK, Song
-from mst.encodings.pianoroll import DEFAULT_MAX_STEPS, song_length_steps
 
 TimeSignaturePolicy = Literal["strict", "in_effect", "beat_grid"]
 POLICIES: tuple[str, ...] = ("strict", "in_effect", "beat_grid")

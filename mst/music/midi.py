@@ -31,7 +31,8 @@ Limits (both give :class:`MidiError` reasons):
 * ``absurd_ticks``: the time division is not ticks-per-quarter (SMPTE) or is 0, or an event lies at
   or beyond :data:`MAX_TICK` = 10,000,000 ticks (the limit pretty_midi enforces, so both backends
   accept the same files; at 480 ticks per quarter it is 20,833 quarter notes, about 2.9 h at
-  120 BPM). The grid-step limit (``too_long``) lives in :mod:`mst.music.file_filter` / :mod:`mst.encodings.pianoroll`.
+  120 BPM). The grid-step limit (``too_long``) belongs to the encodings: :mod:`mst.music.file_filter`
+  checks it, and :mod:`mst.encodings.pianoroll` raises :class:`mst.encodings.errors.EncodingError`.
 * ``absurd_tempo``: a tempo event of 0 microseconds per quarter (an infinite tempo; pretty_midi
   divides by it). Implausible but finite tempos are rejected by :mod:`mst.music.file_filter`.
 """
@@ -77,7 +78,7 @@ DEFAULT_QPM = 80.0
 DEFAULT_VELOCITY = 100
 MIDI_DEFAULT_QPM = 120.0  # what the SMF spec assumes before the first tempo event
 
-MIDI_ERROR_REASONS = frozenset({"unreadable", "empty_file", "not_midi", "absurd_ticks", "absurd_tempo", "too_long"})
+MIDI_ERROR_REASONS = frozenset({"unreadable", "empty_file", "not_midi", "absurd_ticks", "absurd_tempo"})
 
 
 class MidiError(Exception):
@@ -609,60 +610,45 @@ def write_midi(
     path: str | os.PathLike,
     notes: np.ndarray,
     *,
-    unit: str | None = None,
     ticks_per_beat: int | None = None,
     tempos: np.ndarray | None = None,
     time_signatures: np.ndarray | None = None,
-    program: int = 0,
-    velocity: int = DEFAULT_VELOCITY,
     source: Song | None = None,
     track_name: str = "",
 ) -> Path:
-    """Writes notes to a MIDI file atomically (temp name, then ``os.replace``).
+    """Writes notes (in ticks) to a MIDI file atomically (temp name, then ``os.replace``).
 
     Args:
         path: Output ``.mid`` file.
-        notes: Structured array with ``start``, ``end`` and ``pitch`` (MIDI numbers) fields:
-            :data:`mst.encodings.pianoroll.STEP_NOTE_DTYPE` notes from :func:`mst.encodings.pianoroll.roll_to_notes`
-            (grid steps) or :data:`NOTE_DTYPE` notes (ticks, e.g. ``Song.notes``). Optional
-            ``velocity``, ``program``, ``is_drum`` and ``track`` fields override the keyword
-            defaults per note (one output track per (track, program, is_drum)).
-        unit: ``"steps"`` (grid steps, 4 per quarter note, converted with
-            ``tick = floor(step * ticks_per_beat / 4 + 1/2)``, which reads back to the same step
-            for any ``ticks_per_beat`` > 4) or ``"ticks"``. Default ``None`` infers it from the
-            dtype: ``STEP_NOTE_DTYPE`` means steps, ``NOTE_DTYPE`` means ticks; any other dtype
-            needs an explicit unit, so steps are never mistaken for ticks.
+        notes: :data:`NOTE_DTYPE` notes in ticks of the output file (``Song.notes``, or built with
+            :func:`make_notes`); one output track per (``track``, ``program``, ``is_drum``).
+            Notes on a step grid are converted by their encoding first
+            (:func:`mst.encodings.pianoroll.write_roll_midi`).
         ticks_per_beat: Time division; default ``source.ticks_per_beat`` or 480.
         tempos: :data:`TEMPO_DTYPE` tempo map in output ticks; default ``source.tempos`` (the
-            source's tempo map, so a transferred song keeps its timing exactly, because the grid is
-            tick-based), else one tempo of :data:`DEFAULT_QPM` = 80 quarter notes per minute, the
-            authors' writer default.
+            source's tempo map, so a transferred song keeps its timing exactly), else one tempo of
+            :data:`DEFAULT_QPM` = 80 quarter notes per minute, the authors' writer default.
         time_signatures: :data:`TIME_SIGNATURE_DTYPE` events; default ``source.time_signatures``,
-            else one 4/4 at tick 0 (the grid's bar is 16 steps).
-        program: General MIDI program (0 = Acoustic Grand Piano, as the authors).
-        velocity: Velocity of every note (100, as the authors' writer).
+            else one 4/4 at tick 0.
         source: Song whose division, tempo map and time signatures are the defaults above.
-        track_name: Name of the (single-group) output track.
+        track_name: Name of the output track(s).
 
     Returns:
         The written path.
 
     Raises:
-        ValueError: Unknown unit, missing fields, or notes that MIDI cannot hold.
-    """
-    from mst.encodings.pianoroll import STEP_NOTE_DTYPE, steps_to_ticks  # noqa: PLC0415  (pianoroll imports this module)
+        ValueError: Notes of another dtype, or notes, tempos or a division that MIDI cannot hold.
 
+    Example:
+        >>> import tempfile
+        >>> with tempfile.TemporaryDirectory() as folder:
+        ...     song = read_midi(write_midi(Path(folder) / "a.mid", make_notes([0, 480], [480, 960], [60, 64])))
+        >>> song.notes[["start", "end", "pitch"]].tolist()
+        [(0, 480, 60), (480, 960, 64)]
+    """
     notes = np.asarray(notes)
-    if unit is None:
-        inferred = {STEP_NOTE_DTYPE: "steps", NOTE_DTYPE: "ticks"}
-        if notes.dtype not in inferred:
-            raise ValueError(f"cannot infer the unit of notes with dtype {notes.dtype}; pass unit='steps' or 'ticks'")
-        unit = inferred[notes.dtype]
-    if unit not in ("steps", "ticks"):
-        raise ValueError(f"unit must be 'steps' or 'ticks', got {unit!r}")
-    missing = {"start", "end", "pitch"} - set(notes.dtype.names or ())
-    if missing:
-        raise ValueError(f"notes need fields start, end, pitch; missing {sorted(missing)}")
+    if notes.dtype != NOTE_DTYPE:
+        raise ValueError(f"write_midi takes NOTE_DTYPE notes in ticks (see make_notes), got dtype {notes.dtype}")
     if ticks_per_beat is None:
         ticks_per_beat = source.ticks_per_beat if source is not None else DEFAULT_TICKS_PER_BEAT
     if not 1 <= ticks_per_beat < 2**15:
@@ -673,20 +659,7 @@ def write_midi(
         time_signatures = source.time_signatures if source is not None else make_time_signatures([0], [4], [4])
     if tempos.size and not np.all(np.isfinite(tempos["qpm"]) & (tempos["qpm"] > 0)):
         raise ValueError("tempos must be finite and positive")
-
-    start = notes["start"].astype(np.int64)
-    end = notes["end"].astype(np.int64)
-    if unit == "steps":
-        start = steps_to_ticks(start, ticks_per_beat)
-        end = steps_to_ticks(end, ticks_per_beat)
-    names = notes.dtype.names
-    out = np.zeros(notes.shape[0], dtype=NOTE_DTYPE)
-    out["start"], out["end"], out["pitch"] = start, end, notes["pitch"]
-    out["velocity"] = notes["velocity"] if "velocity" in names else velocity
-    out["program"] = notes["program"] if "program" in names else program
-    out["is_drum"] = notes["is_drum"] if "is_drum" in names else False
-    out["track"] = notes["track"] if "track" in names else 0
-    _validate_notes_for_writing(out, f"write_midi({path})")
-    score = _build_score(ticks_per_beat, _sorted_notes(out), tempos, time_signatures,
-                         track_names={int(t): track_name for t in np.unique(out["track"])})
+    _validate_notes_for_writing(notes, f"write_midi({path})")
+    score = _build_score(ticks_per_beat, _sorted_notes(notes), tempos, time_signatures,
+                         track_names={int(t): track_name for t in np.unique(notes["track"])})
     return atomic.write_bytes(path, bytes(score.dumps_midi()))

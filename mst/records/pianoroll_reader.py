@@ -1,9 +1,12 @@
-"""Training data for the trainers: manifest checks, per-epoch datasets, fixed sample batches.
+"""Training data of the pianoroll trainers (CycleGAN, genre classifier): checks, epochs, samples.
 
-Every epoch's dataset is built afresh from ``epoch_seed(config.seed, epoch)`` and yields the same
-batches on every iteration, so the order of epoch ``e`` never depends on how many epochs this
-process has already run or on how Keras iterates it (see :class:`PairEpochs` and
-:mod:`mst.training.loop`).
+The trainers read genre pairs of a prepared phrase dataset (:mod:`mst.records.pianoroll_examples`);
+"genre" below is the dataset's partition, whatever its ``partition_by`` label.
+
+Every epoch's dataset is built afresh from :func:`mst.records.splits.epoch_seed` ``(config.seed,
+epoch)`` and yields the same batches on every iteration, so the order of epoch ``e`` never depends
+on how many epochs this process has already run or on how Keras iterates it (see
+:class:`PairEpochs` and :mod:`mst.training.loop`).
 """
 
 from __future__ import annotations
@@ -12,10 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from mst import records
 from mst.encodings.pianoroll import PHRASE_SHAPE
+from mst.records.manifest import MANIFEST_NAME, DatasetError, load_manifest, shard_paths
+from mst.records.manifest import count as count_phrases
+from mst.records.pianoroll_examples import MAX_SHUFFLE_BUFFER, balanced_uid_threshold, decode_packed_rolls, read_uids
 from mst.runtime import import_tensorflow
-from mst.training.loop import epoch_seed
+from mst.records.splits import epoch_seed
 
 SAMPLE_PHRASES = 4
 """Phrases per direction in the fixed sample batch (TensorBoard images, sample MIDI/PNG)."""
@@ -24,12 +29,12 @@ EVAL_BATCH_SIZE = 64
 READ_BUFFER_BYTES = 1 << 18  # TFRecordDataset's own default, stated to keep its log line quiet
 
 
-class TrainingDataError(records.DatasetError):
+class TrainingDataError(DatasetError):
     """The prepared dataset cannot serve the requested training run."""
 
 
-def _manifest_path(data_dir) -> Path:
-    return Path(data_dir) / records.MANIFEST_NAME
+def manifest_path(data_dir) -> Path:
+    return Path(data_dir) / MANIFEST_NAME
 
 
 def check_genres(manifest: dict, data_dir, genres, *, split: str, minimum: int, what: str) -> dict[str, int]:
@@ -50,42 +55,22 @@ def check_genres(manifest: dict, data_dir, genres, *, split: str, minimum: int, 
         TrainingDataError: Naming the manifest file and the genre.
     """
     counts = {}
-    known = sorted(manifest.get("genres", {}))
+    label = manifest["partition_by"]
+    known = sorted(manifest["partitions"])
     for genre in genres:
-        if genre not in manifest.get("genres", {}):
+        if genre not in manifest["partitions"]:
             raise TrainingDataError(
-                f"genre {genre!r} is not in {_manifest_path(data_dir)} (it has: {', '.join(known) or 'no genres'}); "
-                f"prepare it with `python -m mst.prepare --genre {genre}=MIDI_DIR ...` or pick other genres with --set"
+                f"{label} {genre!r} is not in {manifest_path(data_dir)} (it has: {', '.join(known) or 'none'}); "
+                f"prepare it with `python -m mst.prepare --{'genre' if label == 'genre' else 'corpus'} {genre}=MIDI_DIR ...` "
+                "or pick other genres with --set"
             )
-        counts[genre] = records.count(manifest, genre, split)
+        counts[genre] = count_phrases(manifest, genre, split)
         if counts[genre] < minimum:
             raise TrainingDataError(
-                f"genre {genre!r} has {counts[genre]} {split} phrases in {_manifest_path(data_dir)}; "
+                f"{label} {genre!r} has {counts[genre]} {split} phrases in {manifest_path(data_dir)}; "
                 f"{what} needs at least {minimum}"
             )
     return counts
-
-
-def cyclegan_steps_per_epoch(config, data_dir) -> int:
-    """Checks the dataset for a CycleGAN config and returns the steps of one epoch.
-
-    One epoch is one pass over the balanced pair, ``min(#A, #B) // batch_size`` batches (the
-    authors' loop), capped by ``config.steps_per_epoch``.
-
-    Raises:
-        TrainingDataError: Missing dataset/manifest, unknown genre, fewer phrases than one batch.
-    """
-    manifest = records.load_manifest(data_dir)
-    counts = check_genres(manifest, data_dir, [config.genre_a, config.genre_b], split="train", minimum=config.batch_size, what=f"one batch of batch_size={config.batch_size}")
-    if config.mixed_genres:
-        mixed = check_genres(manifest, data_dir, config.mixed_genres, split="train", minimum=0, what="the mixed set")
-        if sum(mixed.values()) < config.batch_size:
-            raise TrainingDataError(
-                f"the mixed set {list(config.mixed_genres)} has {sum(mixed.values())} train phrases in "
-                f"{_manifest_path(data_dir)}; one batch needs {config.batch_size}"
-            )
-    steps = min(counts.values()) // config.batch_size
-    return steps if config.steps_per_epoch is None else min(steps, config.steps_per_epoch)
 
 
 def _distribution_friendly(dataset):
@@ -100,7 +85,7 @@ def _decode_serialized(serialized):
     """Batch of serialized records -> float32 ``[B, 64, 84, 1]`` rolls (the records format's ``roll``)."""
     tf = import_tensorflow()
     packed = tf.io.parse_example(serialized, {"roll": tf.io.FixedLenFeature([], tf.string)})["roll"]
-    return records.decode_packed_rolls(packed)
+    return decode_packed_rolls(packed)
 
 
 def _decoder():
@@ -115,15 +100,18 @@ class PairEpochs:
     and ``reshuffle_each_iteration=False``, so *every* iteration of it yields the same batches.
     That matters: under a ``tf.distribute`` strategy Keras' ``fit`` draws one batch from a first
     iteration (to build the model symbolically) and then iterates the dataset again, so a
-    pipeline that reshuffles per iteration (like :func:`mst.records.cyclegan_dataset`) would
-    train on another order than the one a resumed run expects.
+    pipeline that reshuffles per iteration would train on another order than the one a resumed
+    run expects.
 
     Reading: the shards of the train split in manifest order, the larger side of the pair balanced
     down to the smaller one, shuffling of the packed records (small) before decoding,
     ``drop_remainder=True``. Balancing ``random_per_epoch`` (the authors' code) draws a fresh
     random subset of the larger side every epoch from the epoch's seed (so a resumed run draws the
-    same one); ``fixed_subset`` keeps the phrases with the smallest ``uid`` in every epoch. The mixed set M (``mixed_genres``)
-    is shuffled on its own and repeated, so it never shortens the epoch.
+    same one); ``fixed_subset`` keeps the phrases with the smallest ``uid`` in every epoch (the same
+    subset on every machine, whatever the shard layout). The mixed set M (``mixed_genres``, e.g.
+    ``[a, b]`` for the paper's *partial* model and ``[a, b, c]`` for *full*) is the union of those
+    genres' train phrases, not downsampled, shuffled on its own and repeated, so it never shortens
+    the epoch.
 
     Args:
         data_dir: Dataset folder.
@@ -133,6 +121,10 @@ class PairEpochs:
         seed: The run's seed.
         mixed_genres: Genres of M, or empty/``None`` for no M.
         balancing: ``"random_per_epoch"`` or ``"fixed_subset"`` (see above).
+
+    Raises:
+        DatasetError: Missing dataset or manifest, or an unknown genre.
+        TrainingDataError: A equal to B, or fewer train phrases than one batch on a side or in M.
     """
 
     def __init__(self, data_dir, genre_a: str, genre_b: str, batch_size: int, seed: int, mixed_genres=None, balancing: str = "fixed_subset"):
@@ -140,19 +132,30 @@ class PairEpochs:
             raise ValueError(f"balancing must be 'random_per_epoch' or 'fixed_subset', got {balancing!r}")
         self.balancing = balancing
         self.data_dir = data_dir
-        self.manifest = records.load_manifest(data_dir)
+        self.manifest = load_manifest(data_dir)
         self.genres = (genre_a, genre_b)
         self.batch_size = batch_size
         self.seed = seed
         self.mixed_genres = tuple(mixed_genres or ())
-        self.counts = {genre: records.count(self.manifest, genre, "train") for genre in self.genres}
+        if genre_a == genre_b:
+            raise TrainingDataError(f"the two sides of a pair must differ, both are {genre_a!r}")
+        self.counts = {genre: count_phrases(self.manifest, genre, "train") for genre in self.genres}
         self.per_side = min(self.counts.values())
+        if self.per_side < batch_size:
+            raise TrainingDataError(
+                f"{genre_a}: {self.counts[genre_a]} and {genre_b}: {self.counts[genre_b]} train phrases in {data_dir}; "
+                f"need at least one full batch of {batch_size} on each side"
+            )
+        self.mixed_count = sum(count_phrases(self.manifest, genre, "train") for genre in self.mixed_genres)
+        if self.mixed_genres and self.mixed_count < batch_size:
+            raise TrainingDataError(f"the mixed set {list(self.mixed_genres)} has {self.mixed_count} train phrases in "
+                                    f"{data_dir}, fewer than one batch of {batch_size}")
         # uid threshold of the fixed balanced subset, read once (None: the side is kept whole).
         self.uid_limits = {
             genre: None
-            if count == self.per_side or balancing == "random_per_epoch"
-            else records.balanced_uid_threshold(records.read_uids(data_dir, genre, "train", self.manifest), self.per_side)
-            for genre, count in self.counts.items()
+            if size == self.per_side or balancing == "random_per_epoch"
+            else balanced_uid_threshold(read_uids(data_dir, genre, "train", self.manifest), self.per_side)
+            for genre, size in self.counts.items()
         }
 
     @property
@@ -162,7 +165,7 @@ class PairEpochs:
 
     def _serialized(self, genres):
         tf = import_tensorflow()
-        paths = [path for genre in genres for path in records.shard_paths(self.data_dir, self.manifest, genre, "train")]
+        paths = [path for genre in genres for path in shard_paths(self.data_dir, self.manifest, genre, "train")]
         return tf.data.TFRecordDataset(paths, buffer_size=READ_BUFFER_BYTES)
 
     def _side(self, genre: str, seed: int):
@@ -179,9 +182,9 @@ class PairEpochs:
             dataset = dataset.filter(keep).take(self.per_side)
         elif self.counts[genre] > self.per_side:
             # a fresh random subset per epoch: shuffle the whole side with the epoch's seed, then cut
-            buffer = min(self.counts[genre], records.MAX_SHUFFLE_BUFFER)
+            buffer = min(self.counts[genre], MAX_SHUFFLE_BUFFER)
             dataset = dataset.shuffle(buffer, seed=seed + 7, reshuffle_each_iteration=False).take(self.per_side)
-        dataset = dataset.shuffle(min(self.per_side, records.MAX_SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=False)
+        dataset = dataset.shuffle(min(self.per_side, MAX_SHUFFLE_BUFFER), seed=seed, reshuffle_each_iteration=False)
         return dataset.batch(self.batch_size, drop_remainder=True).map(_decoder(), num_parallel_calls=tf.data.AUTOTUNE)
 
     def dataset(self, epoch: int):
@@ -190,60 +193,11 @@ class PairEpochs:
         seed = epoch_seed(self.seed, epoch)
         streams = {"a": self._side(self.genres[0], seed), "b": self._side(self.genres[1], seed + 1)}
         if self.mixed_genres:
-            total = sum(records.count(self.manifest, genre, "train") for genre in self.mixed_genres)
-            buffer = min(total, records.MAX_SHUFFLE_BUFFER)
+            buffer = min(self.mixed_count, MAX_SHUFFLE_BUFFER)
             mixed = self._serialized(self.mixed_genres).shuffle(buffer, seed=seed + 2, reshuffle_each_iteration=False).repeat()
             streams["m"] = mixed.batch(self.batch_size, drop_remainder=True).map(_decoder(), num_parallel_calls=tf.data.AUTOTUNE)
         batches = tf.data.Dataset.zip(streams).apply(tf.data.experimental.assert_cardinality(self.batches_per_epoch))
         return _distribution_friendly(batches.prefetch(tf.data.AUTOTUNE))
-
-
-def cyclegan_epochs(config, data_dir) -> PairEpochs:
-    """The :class:`PairEpochs` of a CycleGAN config (global batch per side)."""
-    return PairEpochs(data_dir, config.genre_a, config.genre_b, config.batch_size, config.seed, config.mixed_genres, balancing=config.balancing)
-
-
-def classifier_steps_per_epoch(config, data_dir) -> int:
-    """Checks the dataset for a classifier config and returns the steps of one epoch.
-
-    Each batch holds ``batch_size / 2`` phrases of each genre of the balanced pair, so one epoch is
-    ``min(#A, #B) // (batch_size / 2)`` batches, capped by ``config.steps_per_epoch``.
-
-    Raises:
-        TrainingDataError: Odd batch size, missing dataset, unknown genre, too few train phrases,
-            or an empty test split (the classifier is evaluated on it every epoch).
-    """
-    if config.batch_size % 2:
-        raise TrainingDataError(f"the classifier's batch_size must be even (half genre A, half genre B), got {config.batch_size}")
-    half = config.batch_size // 2
-    manifest = records.load_manifest(data_dir)
-    counts = check_genres(manifest, data_dir, [config.genre_a, config.genre_b], split="train", minimum=half, what=f"half a batch of batch_size={config.batch_size}")
-    check_genres(manifest, data_dir, [config.genre_a, config.genre_b], split="test", minimum=1, what="the per-epoch test accuracy")
-    steps = min(counts.values()) // half
-    return steps if config.steps_per_epoch is None else min(steps, config.steps_per_epoch)
-
-
-def classifier_epoch_dataset(epochs: PairEpochs, epoch: int):
-    """``(phrases [B, 64, 84, 1], labels [B] int32)`` batches of one classifier epoch.
-
-    ``epochs`` reads ``B/2`` phrases per side; every batch interleaves them as A, B, A, B, ...
-    (labels 0, 1, 0, 1, ...) so that every replica of a strategy sees both genres.
-    """
-    tf = import_tensorflow()
-    half = epochs.batch_size
-    labels = tf.tile(tf.constant([0, 1], tf.int32), [half])
-
-    @tf.autograph.experimental.do_not_convert
-    def interleave(batch):
-        phrases = tf.reshape(tf.stack([batch["a"], batch["b"]], axis=1), [2 * half, *batch["a"].shape[1:]])
-        return phrases, labels
-
-    return epochs.dataset(epoch).map(interleave)
-
-
-def classifier_epochs(config, data_dir) -> PairEpochs:
-    """The :class:`PairEpochs` of a classifier config (half the global batch per side, no M)."""
-    return PairEpochs(data_dir, config.genre_a, config.genre_b, config.batch_size // 2, config.seed)
 
 
 def load_split_arrays(data_dir, genres, split: str, limit_per_genre: int | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -252,10 +206,10 @@ def load_split_arrays(data_dir, genres, split: str, limit_per_genre: int | None 
     Label ``i`` is the index of the phrase's genre in ``genres``; manifest order, no shuffling.
     """
     tf = import_tensorflow()
-    manifest = records.load_manifest(data_dir)
+    manifest = load_manifest(data_dir)
     phrases, labels = [], []
     for label, genre in enumerate(genres):
-        dataset = tf.data.TFRecordDataset(records.shard_paths(data_dir, manifest, genre, split), buffer_size=READ_BUFFER_BYTES)
+        dataset = tf.data.TFRecordDataset(shard_paths(data_dir, manifest, genre, split), buffer_size=READ_BUFFER_BYTES)
         if limit_per_genre is not None:
             dataset = dataset.take(limit_per_genre)
         for serialized in dataset.batch(EVAL_BATCH_SIZE).map(_decoder()):
@@ -272,7 +226,7 @@ def sample_phrases(data_dir, genre: str, count: int = SAMPLE_PHRASES) -> tuple[n
     Returns:
         ``(float32 [n, 64, 84, 1], split used)``.
     """
-    manifest = records.load_manifest(data_dir)
-    split = "test" if records.count(manifest, genre, "test") > 0 else "train"
+    manifest = load_manifest(data_dir)
+    split = "test" if count_phrases(manifest, genre, "test") > 0 else "train"
     phrases, _ = load_split_arrays(data_dir, [genre], split, limit_per_genre=count)
     return phrases, split

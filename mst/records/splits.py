@@ -6,12 +6,13 @@ the test split when that number is below ``test_ratio``. Adding or removing othe
 never moves a song from one split to the other, and phrases of one song never appear in both splits
 (the paper's protocol: 10 % of each genre's files are held out before cutting phrases).
 
-Tiny-genre fallback: with few songs the hash rule can leave a genre without any test song. When that
-happens, the genre has at least two songs and ``test_ratio > 0``, the song with the smallest score
-(the one closest to being drawn anyway) is moved to the test split. This is the only case in which
-the decision for one song depends on the others: once a genre has a song that the hash rule itself
-puts into test, the fallback song goes back to train. :func:`assign_splits` reports which song, if
-any, was moved, and the manifest records it.
+Tiny-partition fallback: with few songs the hash rule can leave a partition (a genre, a corpus)
+without any test song. When that happens, the partition has at least two songs and
+``test_ratio > 0``, the song with the smallest score (the one closest to being drawn anyway) is
+moved to the test split. This is the only case in which the decision for one song depends on the
+others: once a partition has a song that the hash rule itself puts into test, the fallback song
+goes back to train. :func:`assign_splits` reports which song, if any, was moved, and the manifest
+records it.
 
 No TensorFlow here: this module is imported by the multiprocessing workers and the TFDS builder.
 """
@@ -34,7 +35,7 @@ def split_score(seed: int, song_id: str) -> float:
 
     Args:
         seed: Split seed; a different seed gives an independent split.
-        song_id: Song identifier (path relative to the genre folder, with ``/`` separators).
+        song_id: Song identifier (path relative to the partition's folder, with ``/`` separators).
 
     Returns:
         A float in ``[0, 1)`` with 53 bits of resolution.
@@ -45,11 +46,11 @@ def split_score(seed: int, song_id: str) -> float:
 
 @dataclasses.dataclass(frozen=True)
 class SplitAssignment:
-    """The split of every song of one genre.
+    """The split of every song of one partition (a genre, a corpus, ...).
 
     Attributes:
         split_of: ``song_id -> "train" | "test"``.
-        fallback_test_song: The song moved to test by the tiny-genre fallback, or ``None``.
+        fallback_test_song: The song moved to test by the tiny-partition fallback, or ``None``.
     """
 
     split_of: dict[str, str]
@@ -63,10 +64,10 @@ class SplitAssignment:
 def assign_splits(
     song_ids: Iterable[str], *, seed: int = DEFAULT_SEED, test_ratio: float = DEFAULT_TEST_RATIO
 ) -> SplitAssignment:
-    """Assigns each song of one genre to the train or the test split.
+    """Assigns each song of one partition to the train or the test split.
 
     Args:
-        song_ids: The genre's song ids (duplicates are an error).
+        song_ids: The partition's song ids (duplicates are an error).
         seed: Split seed.
         test_ratio: Expected fraction of songs in the test split, in ``[0, 1]``.
 
@@ -89,3 +90,12 @@ def assign_splits(
         fallback = min(songs, key=lambda song: (scores[song], song))
         split_of[fallback] = TEST
     return SplitAssignment(split_of=split_of, fallback_test_song=fallback)
+
+
+def epoch_seed(seed: int, epoch: int) -> int:
+    """Data-order seed of one epoch: a stable 48-bit hash of ``(seed, epoch)``.
+
+    Kept well below 2**62 so that readers may add small offsets per stream (A, B, M).
+    """
+    digest = hashlib.sha256(f"mst-epoch:{int(seed)}:{int(epoch)}".encode()).digest()
+    return int.from_bytes(digest[:6], "big")

@@ -21,8 +21,8 @@ from mst import atomic
 from mst.runtime import import_tensorflow
 from mst.training import summaries
 from mst.training.checkpointing import RunCheckpointer, TrainingState
+from mst.training.run_dir import HISTORY_CSV_NAME
 
-HISTORY_CSV_NAME = "history.csv"
 
 
 def _as_float(value) -> float:

@@ -27,9 +27,8 @@ import numpy as np
 
 from mst import atomic
 from mst.runtime import import_tensorflow
+from mst.training.run_dir import CHECKPOINT_DIR_NAME, PROGRESS_FILE_NAME
 
-CHECKPOINT_DIR_NAME = "checkpoints"
-PROGRESS_FILE_NAME = "progress.json"
 
 
 class CheckpointError(RuntimeError):

@@ -1,22 +1,63 @@
-"""Pieces shared by the CycleGAN and classifier trainers: run options, set-up and wrap-up."""
+"""The one trainer driver: every family's training run, from set-up to export, in one template.
+
+:func:`train` does what every run needs (strategy, seeds, run folder and resume checks,
+checkpoints, loss history, TensorBoard, the step plan, resumable ``fit``, export on the chief)
+and asks the config's family, through :mod:`mst.registry`, for a *task* that supplies what
+differs (see :class:`TrainingTask`). A new family writes a task class and registers it; it
+writes no training loop.
+
+Running on accelerators (the config's ``batch_size`` is always the **global** batch; with ``N``
+replicas each gets ``batch_size / N`` and the batch size must be divisible by ``N``):
+
+* **One GPU** (install the GPU extra, see the README)::
+
+      python train.py --preset cyclegan_jazz_classical_base --data data/jc --out runs/jc_base \\
+          --mixed-precision --xla
+
+  ``--strategy default`` (the default) uses the first GPU; ``one_device`` pins ``/gpu:0``.
+  ``--mixed-precision`` sets the Keras ``mixed_float16`` policy (float16 math, float32 weights);
+  ``--xla`` compiles the train step with XLA (``jit_compile=True``; Keras leaves it off by default
+  under tf.distribute, and it does not help on CPU).
+* **Several GPUs in one machine**: ``--strategy mirrored`` (``tf.distribute.MirroredStrategy`` over
+  all visible GPUs; pick them with ``CUDA_VISIBLE_DEVICES``). Scale ``--set batch_size=`` with the
+  GPU count to keep the per-GPU batch.
+* **Several machines**: ``--strategy multi_worker`` on every machine, each with its own
+  ``TF_CONFIG`` (``{"cluster": {"worker": ["host1:port", "host2:port"]}, "task": {"type": "worker",
+  "index": i}}``) and the same ``--out`` on shared storage. The chief (the ``chief`` task, else
+  worker 0) owns the run folder; the other workers take part in every checkpoint (required for
+  synchronized variables) but write into ``RUN_DIR/workers/worker_<id>`` and never export.
+* **TPU**: ``--strategy tpu [--tpu NAME_OR_GRPC_ADDRESS]`` (empty address: the local TPU VM /
+  Colab runtime); ``--mixed-precision`` selects ``mixed_bfloat16`` there. The dataset must be
+  readable by the TPU hosts (e.g. a ``gs://`` bucket).
+* **Testing distribution on a CPU**: ``--logical-cpus 2 --strategy mirrored`` splits the CPU into
+  two logical devices (configured before TensorFlow initialises), giving two replicas.
+"""
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import keras
 
-from mst import atomic
+from mst import atomic, registry
 from mst.runtime import import_tensorflow
 from mst.training import devices
-from mst.training.callbacks import LossHistory
-from mst.training.run_dir import prepare_run_dir
-
-HISTORY_JSON_NAME = "history.json"
-LOSS_CURVES_NAME = "loss_curves.png"
-TENSORBOARD_DIR_NAME = "tensorboard"
-EXPORT_DIR_NAME = "export"
+from mst.training.callbacks import CheckpointEverySteps, EpochEndAction, LossHistory, ResumeMetricState, TensorBoardLogger
+from mst.training.checkpointing import RunCheckpointer, TrainingState
+from mst.training.loop import StepPlan, fit_resumable
+from mst.training.run_dir import (
+    EXPORT_DIR_NAME,
+    HISTORY_JSON_NAME,
+    LOSS_CURVES_NAME,
+    TENSORBOARD_DIR_NAME,
+    WORKERS_DIR_NAME,
+    prepare_run_dir,
+    worker_dir_name,
+)
+from mst.training.schedules import ConstantThenLinearDecay
 
 
 @dataclasses.dataclass(frozen=True)
@@ -127,7 +168,7 @@ def worker_run_dir(run_dir, strategy) -> Path:
     others keep theirs apart and never export.
     """
     chief, task_id = devices.worker_role(strategy)
-    return Path(run_dir) if chief else Path(run_dir) / "workers" / f"worker_{task_id}"
+    return Path(run_dir) if chief else Path(run_dir) / WORKERS_DIR_NAME / worker_dir_name(task_id)
 
 
 def start_run(config, data_dir, run_dir, options: RunOptions, *, preset: str | None):
@@ -171,3 +212,150 @@ def write_history_outputs(run_dir, history: LossHistory, title: str) -> None:
     names = [name for name in summary[0] if name not in ("epoch", "steps", "last_step")]
     curves = {name: [entry.get(name, float("nan")) for entry in summary] for name in names}
     plotting.save_loss_curves_png(Path(run_dir) / LOSS_CURVES_NAME, curves, title=title)
+
+
+@dataclasses.dataclass
+class RunContext:
+    """What a task sees of the run it takes part in.
+
+    Attributes:
+        run_dir: This process's run folder (the chief's is the run's; see :func:`worker_run_dir`).
+        data_dir: Prepared dataset folder.
+        strategy: The ``tf.distribute`` strategy.
+        state: Global step and best metric (checkpointed).
+        plan: Steps per epoch, epochs, total steps.
+        options: Runtime options.
+        preset: Preset name (recorded in exports).
+        chief: Whether this process writes the run's files and exports.
+        checkpointer: The run's checkpointer (tasks may restore other weights for an export and
+            must restore the last ones afterwards).
+    """
+
+    run_dir: Path
+    data_dir: Path
+    strategy: object
+    state: TrainingState
+    plan: StepPlan
+    options: RunOptions
+    preset: str
+    chief: bool
+    checkpointer: RunCheckpointer
+
+
+class TrainingTask(Protocol):
+    """What a family supplies to :func:`train` (registered as :attr:`mst.registry.Family.task`).
+
+    A task is built with the run's config (``Task(config)``); the config derives from
+    :class:`mst.config.TrainerConfig`, whose optimiser, batch, epoch and seed fields the driver
+    reads itself.
+    """
+
+    config: object
+
+    @property
+    def title(self) -> str:
+        """Title of the run's loss-curve PNG."""
+
+    def steps_per_epoch(self, data_dir) -> int:
+        """Checks the dataset for this config (raising a ``records.DatasetError`` subclass whose
+        message names the file and what is missing) and returns the steps of one epoch. Called
+        before anything is written."""
+
+    def build(self, steps_per_epoch: int, *, jit_compile: bool) -> keras.Model:
+        """The compiled model, optimizer slots built (called inside the strategy scope)."""
+
+    def optimizers(self, model) -> dict:
+        """``{name: optimizer}`` to checkpoint with the model."""
+
+    def epoch_dataset(self, data_dir) -> Callable[[int], object]:
+        """``epoch -> tf.data.Dataset`` whose batches depend only on (seed, epoch)."""
+
+    def before_restore(self, model, epoch_dataset) -> None:
+        """Creates any variable that must exist before the checkpoint is restored."""
+
+    def epoch_actions(self, model, context: RunContext) -> list[tuple[Callable[[int], None], int]]:
+        """``(action(epoch), every_epochs)`` to run at epoch ends (samples, evaluations, monitors)."""
+
+    def tensorboard_images(self, model, context: RunContext) -> Callable[[], dict] | None:
+        """``() -> {tag: [N, H, W, C] images}`` logged every epoch, or ``None``."""
+
+    def export(self, model, context: RunContext) -> list[Path]:
+        """Exports the trained model (called on the chief once every step has run)."""
+
+
+def train(config, data_dir, run_dir, options: RunOptions | None = None, *, preset: str | None = None) -> TrainResult:
+    """Trains (or resumes) the run of any registered family's config.
+
+    Files: see :mod:`mst.training.run_dir`. Restarting with the same ``run_dir`` resumes at the
+    newest checkpoint's global step, mid-epoch included, with the same remaining batches
+    (:mod:`mst.training.loop` explains how).
+
+    Args:
+        config: A config of a family registered in :mod:`mst.registry`.
+        data_dir: Prepared dataset folder (``python -m mst.prepare``).
+        run_dir: Run folder; an existing one with the same config is resumed.
+        options: Runtime options (strategy, precision, XLA, ...).
+        preset: Preset name the config came from (``run.json``, exports).
+
+    Returns:
+        A :class:`TrainResult`.
+    """
+    task = registry.task_for(config)
+    options = options or RunOptions()
+    run_dir = Path(run_dir)
+    preset = preset or config.name
+    steps_per_epoch = task.steps_per_epoch(data_dir)  # dataset errors before anything is written
+    strategy, own_dir, chief = start_run(config, data_dir, run_dir, options, preset=preset)
+    plan = StepPlan(steps_per_epoch, config.epochs, options.max_steps)
+    with strategy.scope():
+        model = task.build(steps_per_epoch, jit_compile=options.xla)
+    epoch_dataset = task.epoch_dataset(data_dir)
+    task.before_restore(model, epoch_dataset)
+    state = TrainingState()
+    checkpointer = RunCheckpointer(own_dir, model, task.optimizers(model), state, max_to_keep=options.keep_checkpoints)
+    checkpointer.restore_latest()
+    announce_start(own_dir, state.step, steps_per_epoch, plan.total_steps)
+
+    # Every task's optimizers run on this schedule; evaluated at the index of the step just taken
+    # it is the rate that step used (optimizer.learning_rate would already show the next step's).
+    schedule = ConstantThenLinearDecay(config.learning_rate, steps_per_epoch=steps_per_epoch, epochs=config.epochs, epoch_step=config.epoch_step)
+    extra_scalars = {"learning_rate": lambda: float(schedule(state.step))}
+    history = LossHistory(own_dir, state, steps_per_epoch, extra_scalars)
+    history.load(state.step)
+    context = RunContext(own_dir, Path(data_dir), strategy, state, plan, options, preset, chief, checkpointer)
+    every = options.checkpoint_every_steps or config.checkpoint_every_steps or 0
+    callbacks = [
+        ResumeMetricState(checkpointer, steps_per_epoch),
+        history,
+        TensorBoardLogger(
+            own_dir / TENSORBOARD_DIR_NAME, state, extra_scalars=extra_scalars, images=task.tensorboard_images(model, context), image_every_epochs=1, total_epochs=plan.total_epochs
+        ),
+        *(
+            EpochEndAction(action, every_epochs=every_epochs, total_epochs=plan.total_epochs, steps_per_epoch=steps_per_epoch, state=state)
+            for action, every_epochs in task.epoch_actions(model, context)
+        ),
+        CheckpointEverySteps(
+            checkpointer,
+            history,
+            every_steps=every,
+            steps_per_epoch=steps_per_epoch,
+            progress=lambda: {"epoch": state.step // steps_per_epoch, "steps_per_epoch": steps_per_epoch, "total_steps": plan.total_steps},
+        ),
+    ]
+    outcome = fit_resumable(model, epoch_dataset, plan, state, callbacks, verbose=options.verbose)
+    write_history_outputs(own_dir, history, title=task.title)
+    export_dirs = []
+    if chief and options.export and outcome.stopped_on_nan is None and state.step >= plan.total_steps:
+        export_dirs = task.export(model, context)
+        print(f"mst: exported to {' and '.join(str(d) for d in export_dirs)}", flush=True)
+    return TrainResult(
+        run_dir=own_dir,
+        start_step=outcome.start_step,
+        final_step=state.step,
+        total_steps=plan.total_steps,
+        steps_per_epoch=steps_per_epoch,
+        stopped_on_nan=outcome.stopped_on_nan,
+        export_dir=export_dirs[0] if export_dirs else None,
+        replicas=strategy.num_replicas_in_sync,
+        checkpoint_step=checkpointer.last_saved_step,
+    )

@@ -3,7 +3,7 @@
 How a run continues at exactly the step it was checkpointed (kill -9 included):
 
 1. The data order of epoch ``e`` is a pure function of ``(seed, e)``: every epoch gets a fresh
-   dataset shuffled with :func:`epoch_seed` ``(seed, e)`` that yields the same batches however
+   dataset shuffled with :func:`mst.records.splits.epoch_seed` ``(seed, e)`` that yields the same batches however
    often it is iterated (:class:`mst.records.pianoroll_reader.PairEpochs`).
 2. On start, the newest checkpoint restores weights, optimizer slots, RNG states and the global
    step ``S``. With ``E`` steps per epoch the run continues in epoch ``S // E``; that epoch's dataset
@@ -22,20 +22,10 @@ is split across replicas on restore).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Callable, Sequence
 
 from mst.training.callbacks import RunProgbarLogger, TerminateOnNaNLosses
 from mst.training.checkpointing import TrainingState
-
-
-def epoch_seed(seed: int, epoch: int) -> int:
-    """Data-order seed of one epoch: a stable 48-bit hash of ``(seed, epoch)``.
-
-    Kept well below 2**62 so that readers may add small offsets per stream (A, B, M).
-    """
-    digest = hashlib.sha256(f"mst-epoch:{int(seed)}:{int(epoch)}".encode()).digest()
-    return int.from_bytes(digest[:6], "big")
 
 
 @dataclasses.dataclass(frozen=True)

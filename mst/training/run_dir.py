@@ -1,5 +1,6 @@
-"""The training run folder: its resolved config, the dataset it trains on, and resume checks.
+"""The training run folder: every file name in it, its resolved config, its dataset, resume checks.
 
+This module owns the run-folder layout: every other module takes these names from here.
 Layout of ``RUN_DIR``::
 
     config.json         the resolved config (preset + overrides), written before the first step
@@ -9,8 +10,11 @@ Layout of ``RUN_DIR``::
     history.csv         logged losses per step; history.json per epoch; loss_curves.png
     tensorboard/        TensorBoard event files (scalars per step, pianoroll images per epoch)
     samples/            epoch_XXXX_{a2b,b2a}.{mid,png} (CycleGAN)
-    best/               best-test-accuracy checkpoint (classifier)
-    export/             SavedModel + .keras files (see mst.export)
+    monitor.csv         collapse-monitor figures per epoch; monitor.png (CycleGAN)
+    best/, best.json    best-test-accuracy checkpoint and its figures (classifier)
+    test_accuracy.csv   test accuracy per epoch and σ_C (classifier)
+    export/             SavedModel + .keras files (see mst.export); export_best/ (classifier)
+    workers/worker_N/   what a non-chief worker of a multi-worker run writes
 
 Restarting ``train.py`` with the same ``--out`` resumes the run. It refuses when the resolved
 config or the dataset differs from the recorded ones (``--force`` overrides, and the new config
@@ -23,11 +27,31 @@ import hashlib
 import json
 from pathlib import Path
 
-from mst import atomic, configs, records
-from mst.training.checkpointing import CHECKPOINT_DIR_NAME
+from mst import atomic, records, registry
+from mst.config import ConfigError
 
 CONFIG_FILE_NAME = "config.json"
 RUN_INFO_FILE_NAME = "run.json"
+CHECKPOINT_DIR_NAME = "checkpoints"
+PROGRESS_FILE_NAME = "progress.json"
+HISTORY_CSV_NAME = "history.csv"
+HISTORY_JSON_NAME = "history.json"
+LOSS_CURVES_NAME = "loss_curves.png"
+TENSORBOARD_DIR_NAME = "tensorboard"
+EXPORT_DIR_NAME = "export"
+SAMPLES_DIR_NAME = "samples"
+MONITOR_CSV_NAME = "monitor.csv"
+MONITOR_PNG_NAME = "monitor.png"
+BEST_DIR_NAME = "best"
+BEST_INFO_NAME = "best.json"
+BEST_EXPORT_DIR_NAME = "export_best"
+TEST_ACCURACY_NAME = "test_accuracy.csv"
+WORKERS_DIR_NAME = "workers"
+
+
+def worker_dir_name(task_id: int) -> str:
+    """Sub-folder of ``workers/`` for a non-chief worker."""
+    return f"worker_{task_id}"
 
 
 class RunDirError(RuntimeError):
@@ -81,8 +105,8 @@ def prepare_run_dir(run_dir, config, data_dir, *, preset: str, force: bool = Fal
     existing = config_path.is_file()
     if existing:
         try:
-            recorded = configs.load_config(config_path)
-        except (configs.ConfigError, ValueError, KeyError) as error:
+            recorded = registry.load_config(config_path)
+        except (ConfigError, ValueError, KeyError) as error:
             raise RunDirError(f"{config_path} cannot be read ({error}); use another --out or delete the folder") from error
         if type(recorded) is not type(config) or recorded.to_dict() != config.to_dict():
             if type(recorded) is not type(config):
@@ -107,7 +131,7 @@ def prepare_run_dir(run_dir, config, data_dir, *, preset: str, force: bool = Fal
                 if not force:
                     raise RunDirError(message + ". Use the original --data, another --out, or --force.")
                 print(f"mst: --force: {message}", flush=True)
-    configs.save_config(config, config_path)
+    registry.save_config(config, config_path)
     atomic.write_json(info_path, info)
     return existing
 
@@ -121,7 +145,7 @@ def load_run_config(run_dir):
     path = Path(run_dir) / CONFIG_FILE_NAME
     if not path.is_file():
         raise RunDirError(f"{run_dir} is not a training run folder (no {CONFIG_FILE_NAME})")
-    return configs.load_config(path)
+    return registry.load_config(path)
 
 
 def load_run_info(run_dir) -> dict:

@@ -1,4 +1,7 @@
-"""Learning-rate schedules (the authors' constant-then-linear-decay, spec §5)."""
+"""Learning-rate schedules.
+
+The authors' constant-then-linear-decay: docs/reference/cyclegan.md#optimiser-and-schedule.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +13,14 @@ from keras import ops
 class ConstantThenLinearDecay(keras.optimizers.schedules.LearningRateSchedule):
     """Constant learning rate for ``epoch_step`` epochs, then linear decay to 0 at epoch ``epochs``.
 
-    The authors' rule ([TF1] ``model.py``), applied per epoch: with ``e = step // steps_per_epoch``
-    (0-based) the rate is ``base`` for ``e < epoch_step`` and ``base * (epochs - e) /
-    (epochs - epoch_step)`` for ``e >= epoch_step``; so 2e-4 at ``e = 10`` and 2.2e-6 in the last
-    epoch (``e = 99``) of a 100-epoch run. It reaches 0 only after the last epoch (and stays there).
-    With ``epochs <= epoch_step`` the rate is constant. The step is the optimizer's iteration
-    count, so the schedule resumes correctly from a checkpoint. Unlike the authors' TF2 refactor
-    (spec §8.2.4) this schedule is actually given to the optimizer.
+    The rule of the authors' TF1 code (``model.py``), applied per epoch: with
+    ``e = step // steps_per_epoch`` (0-based) the rate is ``base`` for ``e < epoch_step`` and
+    ``base * (epochs - e) / (epochs - epoch_step)`` for ``e >= epoch_step``; so 2e-4 at ``e = 10``
+    and 2.2e-6 in the last epoch (``e = 99``) of a 100-epoch run. It reaches 0 only after the last
+    epoch (and stays there). With ``epochs <= epoch_step`` the rate is constant. The step is the
+    optimizer's iteration count, so the schedule resumes correctly from a checkpoint. Unlike in the
+    authors' TF2 port (item 4 of docs/reference/cyclegan.md#tf2-port-bugs) this schedule is
+    actually given to the optimizer.
 
     Args:
         initial_learning_rate: The base rate (2e-4 in the paper).

@@ -1,7 +1,7 @@
 """CycleGAN for symbolic music genre transfer (Brunner et al. 2018), as a `keras.Model`.
 
-The training step reproduces the authors' TF1 code (spec §4.2), including its quirks, each behind
-an option whose default is the code's behaviour:
+The training step reproduces the authors' TF1 code (docs/reference/cyclegan.md#losses-in-the-code),
+including its quirks, each behind an option whose default is the code's behaviour:
 
 * LSGAN losses (mean squared error to 1 for real, 0 for fake) and an L1 cycle loss weighted by
   ``lambda_cycle = 10``; no identity loss.
@@ -13,9 +13,11 @@ an option whose default is the code's behaviour:
   zero-mean Gaussian noise (the paper's text). ``sigma_d = 0`` adds none. Never added to generator
   inputs, the cycle loss or inference.
 * The history pool is used only by ``partial``/``full`` (the code's base branch skips it);
-  ``pool_for_base=True`` uses it for ``base`` too (as [TF2] and the ports do).
+  ``pool_for_base=True`` uses it for ``base`` too (as the authors' TF2 port and the other ports do;
+  docs/reference/cyclegan.md#history-pool).
 * The extra discriminators ``D_A,m``/``D_B,m`` of ``partial``/``full`` are trained but send no
-  gradient to the generators (spec §4.6, the paper's equations and all code);
+  gradient to the generators (the paper's equations and all code;
+  docs/reference/cyclegan.md#mixed-discriminators-send-no-gradient);
   ``mixed_generator_loss=True`` adds ``γ·[MSE(D_A,m(x̂_A+n), 1) + MSE(D_B,m(x̂_B+n), 1)]`` to the
   generator loss (a documented deviation that gives them the role the paper describes).
 
@@ -36,13 +38,9 @@ from mst.encodings import pianoroll
 from mst.layers import derive_seed
 from mst.models.cyclegan.cyclegan_discriminator import build_discriminator
 from mst.models.cyclegan.cyclegan_generator import build_generator
+from mst.models.cyclegan.cyclegan_presets import DIRECTIONS, NOISE_TYPES, RECONSTRUCTION_LOSSES, VARIANTS
 from mst.models.cyclegan.history_pool import HistoryPool, replica_shard
 
-VARIANTS = ("base", "partial", "full")
-NOISE_TYPES = ("half_normal", "gaussian")
-DIRECTIONS = ("a2b", "b2a")
-RECONSTRUCTION_LOSSES = ("l1", "bce", "balanced_l1")
-"""Per-cell criteria for the cycle (and identity/content) terms: ``l1`` is the authors' code."""
 
 
 def _mse(x, target: float):
@@ -334,7 +332,8 @@ class CycleGAN(keras.Model):
                 self.generator_optimizer = keras.optimizers.LossScaleOptimizer(self.generator_optimizer)
             if not isinstance(self.discriminator_optimizer, keras.optimizers.LossScaleOptimizer):
                 self.discriminator_optimizer = keras.optimizers.LossScaleOptimizer(self.discriminator_optimizer)
-        # Build the slots now: lazily created slots fail under tf.distribute (environment spec §4).
+        # Build the slots now: lazily created slots fail under tf.distribute
+        # (docs/reference/environment.md#optimizer-slots-under-a-strategy).
         self.generator_optimizer.build(self.generator_trainable_variables)
         self.discriminator_optimizer.build(self.discriminator_trainable_variables)
 
@@ -410,13 +409,14 @@ class CycleGAN(keras.Model):
         return x if noise is None else x + noise
 
     def compute_generator_losses(self, x_a, x_b, noise=None, training=True):
-        """The generator objective of one step (spec §4.2), on this replica's batch.
+        """The generator objective of one step, on this replica's batch.
 
         ``g_loss = MSE(D_B(x̂_B + n), 1) + MSE(D_A(x̂_A + n), 1) + cycle_loss`` with ``cycle_loss =
         λ·(rec(x_A, x̃_A) + rec(x_B, x̃_B))`` (``rec`` = mean L1 for the default ``cycle_loss="l1"``,
         see :func:`reconstruction_loss`); plus the identity and content terms when their weights are
         non-zero; with ``mixed_generator_loss`` also
-        ``+ γ·[MSE(D_A,m(x̂_A + n), 1) + MSE(D_B,m(x̂_B + n), 1)]``.
+        ``+ γ·[MSE(D_A,m(x̂_A + n), 1) + MSE(D_B,m(x̂_B + n), 1)]``
+        (docs/reference/cyclegan.md#losses-in-the-code).
 
         Args:
             x_a: Real batch of domain A.
@@ -462,12 +462,13 @@ class CycleGAN(keras.Model):
         return losses
 
     def compute_discriminator_losses(self, x_a, x_b, fake_a, fake_b, x_m=None, noise=None, training=True):
-        """The discriminator objective of one step (spec §4.2), on this replica's batch.
+        """The discriminator objective of one step, on this replica's batch.
 
         ``d_a_loss = ½[MSE(D_A(x_A + n), 1) + MSE(D_A(x̂_A + n), 0)]``, ``d_b_loss`` likewise,
         ``d_loss = d_a_loss + d_b_loss`` (+ ``γ·d_mixed_loss`` for ``partial``/``full``, with
         ``d_mixed_loss = ½[MSE(D_A,m(x_M + n), 1) + MSE(D_A,m(x̂_A + n), 0)] + ½[same for D_B,m
-        and x̂_B]``). The fakes are treated as constants.
+        and x̂_B]``). The fakes are treated as constants
+        (docs/reference/cyclegan.md#losses-in-the-code).
 
         Returns:
             Dict of scalar losses ``d_loss``, ``d_a_loss``, ``d_b_loss`` (and ``d_mixed_loss``).
@@ -582,20 +583,12 @@ class CycleGAN(keras.Model):
             NumPy array ``[N, 64, 84, 1]``: the continuous sigmoid output, or 0/1 when binarized.
         """
         net = self.generator(direction)
-        x = np.asarray(x, dtype="float32")
-        if x.ndim == 3:
-            x = x[..., None]
-        if x.ndim != 4 or tuple(x.shape[1:]) != pianoroll.PHRASE_SHAPE:
-            raise ValueError(f"expected phrases [N, 64, 84, 1], got shape {x.shape}")
-        if len(x) == 0:  # an empty batch would hit the oneDNN empty-conv bug
-            out = np.zeros((0, *pianoroll.PHRASE_SHAPE), "float32")
-        else:
-            out = np.concatenate([np.asarray(net(x[i : i + batch_size], training=False)) for i in range(0, len(x), batch_size)])
+        out = pianoroll.map_phrase_batches(lambda batch: net(batch, training=False), x, batch_size)
         return pianoroll.binarize(out) if binarize else out
 
 
 def build_cyclegan(config) -> CycleGAN:
-    """Builds the :class:`CycleGAN` described by an :class:`mst.configs.CycleGANConfig`.
+    """Builds the :class:`CycleGAN` described by an :class:`mst.models.cyclegan.cyclegan_presets.CycleGANConfig`.
 
     Build (and compile) inside the distribution strategy's scope. Optimizers are left to the
     caller; :func:`mst.training.schedules.adam_with_decay` gives the authors' Adam and schedule.

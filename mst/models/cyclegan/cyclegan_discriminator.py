@@ -1,4 +1,8 @@
-"""The PatchGAN discriminator of Brunner et al. 2018 (spec §3.1; [TF1] ``module.discriminator``)."""
+"""The PatchGAN discriminator of Brunner et al. 2018.
+
+As in the authors' TF1 code (``module.discriminator``); see
+docs/reference/cyclegan.md#discriminator.
+"""
 
 from __future__ import annotations
 
@@ -13,12 +17,12 @@ LEAKY_RELU_SLOPE = 0.2
 def build_discriminator(filters: int = 64, *, seed: int | None = None, name: str = "discriminator") -> keras.Model:
     """Builds the LSGAN PatchGAN discriminator ``[N, 64, 84, 1] -> [N, 16, 21, 1]``.
 
-    Layers (spec §3.1; ``f = filters``): conv 7×7 s2 same ``f`` + LeakyReLU(0.2) → conv 7×7 s2
-    same ``4f`` + IN + LeakyReLU(0.2) → conv 7×7 s1 same 1, linear (no sigmoid: LSGAN score map).
-    The channel count jumps from ``f`` to ``4f`` as in the code (there is no ``2f`` layer). No
-    biases, truncated-normal(0.02) kernels. At ``filters=64`` the model has exactly 819,008
-    parameters. Each output cell sees 43×43 input cells. The scores are float32 also under a
-    mixed-precision policy.
+    Layers (docs/reference/cyclegan.md#discriminator; ``f = filters``): conv 7×7 s2 same ``f`` +
+    LeakyReLU(0.2) → conv 7×7 s2 same ``4f`` + IN + LeakyReLU(0.2) → conv 7×7 s1 same 1, linear
+    (no sigmoid: LSGAN score map). The channel count jumps from ``f`` to ``4f`` as in the code
+    (there is no ``2f`` layer). No biases, truncated-normal(0.02) kernels. At ``filters=64`` the
+    model has exactly 819,008 parameters. Each output cell sees 43×43 input cells. The scores are
+    float32 also under a mixed-precision policy.
 
     Args:
         filters: Width of the first layer (64 in the paper).

@@ -1,4 +1,7 @@
-"""The CycleGAN generator of Brunner et al. 2018 (spec §2; [TF1] ``module.generator_resnet``)."""
+"""The CycleGAN generator of Brunner et al. 2018.
+
+As in the authors' TF1 code (``module.generator_resnet``); see docs/reference/cyclegan.md#generator.
+"""
 
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ def build_generator(
 ) -> keras.Model:
     """Builds the ResNet generator as a functional model ``[N, 64, 84, 1] -> [N, 64, 84, 1]``.
 
-    Layers (spec §2; ``f = filters``):
+    Layers (docs/reference/cyclegan.md#generator; ``f = filters``):
 
     ===  ==================================================  ==============
     #    layer                                               output

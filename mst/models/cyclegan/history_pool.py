@@ -1,4 +1,6 @@
-"""The authors' history pool of generated batches (spec §4.5; [TF1] ``utils.ImagePool``).
+"""The authors' history pool of generated batches.
+
+After the authors' TF1 code (``utils.ImagePool``); see docs/reference/cyclegan.md#history-pool.
 
 Discriminators are trained on a mix of current and older fakes (Shrivastava et al. 2017). The
 authors' pool keeps *whole batches* as ``[fake_A batch, fake_B batch]`` pairs in 50 slots:
@@ -8,8 +10,9 @@ authors' pool keeps *whole batches* as ``[fake_A batch, fake_B batch]`` pairs in
   batch of a *different* random slot and stores the current batches in their place; otherwise it
   returns the current batches unchanged.
 
-([TF1] draws the two slots independently, so they coincide with probability 1/50; this pool
-always takes two distinct slots, as the project's spec states it.)
+(The authors' TF1 code draws the two slots independently, so they coincide with probability
+1/50; this pool always takes two distinct slots, a known difference from the TF1 code:
+docs/reference/cyclegan.md#history-pool.)
 
 This implementation keeps the buffers in non-trainable Keras weights and draws its randomness
 from its own `keras.random.SeedGenerator`, so it runs inside a compiled ``train_step``, it is part

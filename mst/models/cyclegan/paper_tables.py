@@ -1,8 +1,8 @@
 """The printed cells of Brunner et al. 2018, Tables VI–IX, and a check of their S^D_tot.
 
 Cells are in percent, as printed (two decimals; S^D_tot one decimal), rebuilt from the paper's
-table images (spec ``cyclegan.md`` §6.4). ``evaluate.py`` prints the matching paper column next to
-our own numbers (:func:`find_paper_columns`, :func:`format_paper_table`).
+table images (docs/reference/cyclegan.md#the-papers-tables). ``evaluate.py`` prints the matching
+paper column next to our own numbers (:func:`find_paper_columns`, :func:`format_paper_table`).
 
 Consistency rule used by :func:`inconsistent_columns`: the printed S^D_tot is a one-decimal
 rounding, so it is consistent with the printed cells when ``|calculated − printed| ≤ 0.05``
@@ -12,8 +12,9 @@ The printed cells are themselves rounded to 0.005, which can move the calculated
 0.06 is therefore *explainable by cell rounding*, one beyond 0.06 is not.
 
 Three columns exceed 0.05: Table VI σ_D=5 (printed 20.5, calculated 21.285: no rounding explains it),
-Table VIII M_base (33.6 vs 33.5425) and Table VI σ_D=0 (48.5 vs 48.5525). The spec lists only the
-first two because it compares with the calculated value already rounded to two decimals (48.55).
+Table VIII M_base (33.6 vs 33.5425) and Table VI σ_D=0 (48.5 vs 48.5525).
+docs/reference/cyclegan.md#table-consistency lists all three and notes that σ_D=0 looks consistent
+only when the calculated value is first rounded to two decimals (48.55).
 
 Example:
     >>> [(column.table, column.label) for column in inconsistent_columns() if not column.explainable_by_cell_rounding]
@@ -29,7 +30,8 @@ from mst.models.cyclegan.strength import TABLE_ROW_LABELS, ClassifierTable, tran
 
 PRINTED_TOTAL_HALF_UNIT = 0.05  # S_tot is printed with one decimal
 CELL_ROUNDING_SLACK = 0.01  # worst-case effect on S_tot of the cells' own two-decimal rounding
-CLASSIFIER_SIGMA_C = 1.0  # as captioned in Table VI; its meaning is not recoverable (spec §6.1)
+# As captioned in Table VI; its meaning is not recoverable (docs/reference/cyclegan.md#classifier-noise).
+CLASSIFIER_SIGMA_C = 1.0
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 The song is phrased the way the data pipeline phrases training data (drums dropped, all other tracks
 merged, 4 steps per quarter note, pitches MIDI 24..107), with two deliberate differences from the
-authors' ``test_famous`` path (spec §7):
+authors' ``test_famous`` path (docs/reference/cyclegan.md#song-transfer):
 
 * the incomplete last phrase is **kept**: it is zero-padded to 64 steps, transferred and trimmed back,
   so the output is exactly as long (in steps) as the input;
@@ -15,8 +15,9 @@ signatures, so the output lines up with the input in a DAW. Optionally the origi
 put back as a drum track, the cycled song (A→B→A from the continuous transfer, as the authors
 compute it) is written too, and a before/after pianoroll PNG is saved next to the MIDI.
 
-What is lost by design (spec §7.5): instrumentation, velocity, drums (unless ``keep_drums``) and
-every note outside MIDI 24..107; the latter are counted in :attr:`TransferResult.notes_out_of_range`.
+What is lost by design (docs/reference/cyclegan.md#lost-in-transfer): instrumentation, velocity,
+drums (unless ``keep_drums``) and every note outside MIDI 24..107; the latter are counted in
+:attr:`TransferResult.notes_out_of_range`.
 
 The library never touches ``sys.exit``; ``transfer.py`` at the repository root is the command line.
 """
@@ -38,11 +39,12 @@ import numpy as np
 from mst.music import file_filter as filters
 from mst.music import midi
 from mst.encodings import pianoroll
-from mst.encodings.pianoroll_extract import find_midi_files as _find_midi_files
+from mst.encodings.errors import EncodingError
+from mst.music.files import find_midi_files
 
 DIRECTIONS = ("a2b", "b2a")
 TIME_SIGNATURE_POLICIES = filters.POLICIES
-VELOCITY = midi.DEFAULT_VELOCITY  # 100, the authors' write_midi velocity (spec §1.3, "Velocity")
+VELOCITY = midi.DEFAULT_VELOCITY  # 100, the authors' write_midi velocity (docs/reference/cyclegan.md#velocity)
 DEFAULT_BATCH_SIZE = 16
 PRECISIONS = ("float32", "bfloat16")
 _ONEDNN_BF16_OPTION = "auto_mixed_precision_onednn_bfloat16"
@@ -92,6 +94,7 @@ class TransferResult:
         timing: Seconds per stage: ``read`` (parse + filter), ``phrase`` (merged roll),
             ``generator`` (cut phrases, generator calls incl. the cycle, binarize, stitch), ``write``
             (MIDI files), ``plot`` and ``total``.
+        warnings: :func:`output_warnings` of the transfer (empty when it looks like music).
     """
 
     source_path: str
@@ -109,6 +112,7 @@ class TransferResult:
     cycle_path: str | None
     plot_path: str | None
     timing: dict[str, float]
+    warnings: list[str] = dataclasses.field(default_factory=list)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -269,6 +273,22 @@ class TransferModel:
         self._functions = functions
         self._keep_alive = keep_alive
 
+    def resolve_direction(self, name: str) -> str:
+        """``"a2b"``/``"b2a"`` for a direction given as such or by domain (``"classical2pop"``).
+
+        Raises:
+            ValueError: The name is neither, or names genres this model does not know.
+        """
+        if name in DIRECTIONS:
+            return name
+        by_domain = {}
+        if self.genre_a is not None and self.genre_b is not None:
+            by_domain = {f"{self.genre_a}2{self.genre_b}": "a2b", f"{self.genre_b}2{self.genre_a}": "b2a"}
+        if name in by_domain:
+            return by_domain[name]
+        known = ", ".join([*DIRECTIONS, *by_domain])
+        raise ValueError(f"unknown direction {name!r} for {self.source}; use one of {known}")
+
     def describe(self, direction: str) -> str:
         """``"a2b (jazz -> classical)"`` when the genres are known, else just the direction."""
         if self.genre_a is None or self.genre_b is None:
@@ -309,28 +329,14 @@ class TransferModel:
             raise KeyError(f"{self.source} has no {direction} generator (has: {self.directions})")
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-        x = np.asarray(phrases, dtype=np.float32)
-        if x.ndim == 3:
-            x = x[..., None]
-        if x.shape[1:] != pianoroll.PHRASE_SHAPE:
-            raise ValueError(f"phrases must be [n, 64, 84(, 1)], got {list(np.shape(phrases))}")
+        x = pianoroll.as_phrase_batch(phrases)
         if precision not in PRECISIONS:
             raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
-        fn = self._functions[direction]
-        outputs = []
         with cpu_bfloat16(precision == "bfloat16"):
-            for start in range(0, x.shape[0], batch_size):
-                batch = x[start : start + batch_size]
-                y = fn(batch)
-                if y.shape != batch.shape:
-                    raise ValueError(
-                        f"{self.source} {direction} generator returned {list(y.shape)} for input "
-                        f"{list(batch.shape)}"
-                    )
-                outputs.append(y)
-        if not outputs:
-            return np.zeros((0, *pianoroll.PHRASE_SHAPE), np.float32)
-        return np.concatenate(outputs, axis=0)
+            try:
+                return pianoroll.map_phrase_batches(self._functions[direction], x, batch_size)
+            except ValueError as err:
+                raise ValueError(f"{self.source} {direction} generator: {err}") from None
 
 
 def as_transfer_model(model, direction: str | None = None) -> TransferModel:
@@ -342,7 +348,7 @@ def as_transfer_model(model, direction: str | None = None) -> TransferModel:
     Args:
         model: A :class:`TransferModel`; a :class:`mst.models.cyclegan.cyclegan.CycleGAN` (anything with
             ``generator_a2b`` and ``generator_b2a``); a mapping ``{"a2b": g, "b2a": g}`` such as
-            :class:`mst.export.GeneratorPair` (its ``source``, ``genre_a`` and ``genre_b`` are
+            :class:`mst.models.cyclegan.cyclegan_export.GeneratorPair` (its ``source``, ``genre_a`` and ``genre_b`` are
             kept); or a single generator (Keras model or callable), which then serves ``direction``.
         direction: Direction a bare generator is used for.
 
@@ -375,7 +381,7 @@ _MODEL_CACHE: dict[tuple[str, int], TransferModel] = {}
 def load_model(path: str | os.PathLike) -> TransferModel:
     """Loads a SavedModel dir, a ``.keras`` generator or a training run/checkpoint, once per process.
 
-    Uses :func:`mst.export.load_generators`; the result is cached by resolved path and modification
+    Uses :func:`mst.models.cyclegan.cyclegan_export.load_generators`; the result is cached by resolved path and modification
     time, so the CLI in folder mode and the demo load each model once.
 
     Args:
@@ -395,9 +401,9 @@ def load_model(path: str | os.PathLike) -> TransferModel:
         raise FileNotFoundError(f"model not found: {path}")
     key = (resolved, os.stat(stamp_path).st_mtime_ns)
     if key not in _MODEL_CACHE:
-        from mst import export  # noqa: PLC0415  (imports TensorFlow)
+        from mst.models.cyclegan import cyclegan_export  # noqa: PLC0415  (imports TensorFlow)
 
-        model = as_transfer_model(export.load_generators(resolved))
+        model = as_transfer_model(cyclegan_export.load_generators(resolved))
         model.source = os.fspath(path)
         _MODEL_CACHE[key] = model
     return _MODEL_CACHE[key]
@@ -420,7 +426,7 @@ def phrase_roll(roll: np.ndarray) -> tuple[np.ndarray, int]:
     phrases = pianoroll.cut_phrases(np.asarray(roll), keep_tail=True, multiple_of=1)
     steps = int(np.shape(roll)[0])
     tail = steps - (phrases.shape[0] - 1) * pianoroll.PHRASE_STEPS if steps else 0
-    return phrases.astype(np.float32)[..., None], tail
+    return pianoroll.as_phrase_batch(phrases), tail
 
 
 def _stitch(probabilities: np.ndarray, steps: int) -> np.ndarray:
@@ -436,8 +442,12 @@ def transfer_roll(
     batch_size: int = DEFAULT_BATCH_SIZE,
     cycle: bool = False,
     precision: str = "float32",
+    raw: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Transfers a whole-song roll: phrase (tail kept), generate, binarize at 0.5, stitch, trim.
+
+    Unless ``raw``, :func:`apply_song_rules` keeps silent phrases silent and nothing after the
+    source's last note.
 
     Args:
         roll: ``[T, 84]`` source roll (pitch index 0 = MIDI 24).
@@ -452,12 +462,51 @@ def transfer_roll(
     """
     _check_direction(direction)
     transferred, cycled, _, _ = _transfer_phrases(
-        as_transfer_model(model, direction), roll, direction, batch_size, cycle, precision
+        as_transfer_model(model, direction), roll, direction, batch_size, cycle, precision, raw
     )
     return transferred, cycled
 
 
-def _transfer_phrases(model: "TransferModel", roll, direction, batch_size, cycle, precision):
+def apply_song_rules(source_roll: np.ndarray, output_roll: np.ndarray) -> np.ndarray:
+    """What a listener expects of a whole-song transfer, applied to the generator's stitched output.
+
+    * A source phrase (64 steps) with no note stays silent: the generator, which normalises every
+      phrase on its own, would otherwise switch cells on in the silence.
+    * Nothing sounds after the source's last note: the zero-padded tail of the last phrase and any
+      silence the source ends with stay silent.
+
+    The SavedModel stays the raw generator; these rules are song-level and optional
+    (``raw=True`` in :func:`transfer_song`, ``--raw`` in ``transfer.py``).
+
+    Args:
+        source_roll: ``bool [T, 84]`` source.
+        output_roll: ``bool [T, 84]`` transfer (or cycle) of it.
+
+    Returns:
+        A ``bool [T, 84]`` copy of ``output_roll`` with the rules applied.
+
+    Example:
+    >>> source = np.zeros((192, 84), bool); source[0:10, 40] = True; source[128:130, 50] = True
+    >>> output = np.ones((192, 84), bool)
+    >>> kept = apply_song_rules(source, output)
+    >>> bool(kept[:64].all()), bool(kept[64:128].any()), bool(kept[128:130].all()), bool(kept[130:].any())
+    (True, False, True, False)
+    """
+    source_roll = np.asarray(source_roll, bool)
+    out = np.array(output_roll, dtype=bool, copy=True)
+    active_steps = np.flatnonzero(source_roll.any(axis=1))
+    if active_steps.size == 0:
+        out[:] = False
+        return out
+    out[active_steps[-1] + 1 :] = False
+    phrase = pianoroll.PHRASE_STEPS
+    for start in range(0, source_roll.shape[0], phrase):
+        if not source_roll[start : start + phrase].any():
+            out[start : start + phrase] = False
+    return out
+
+
+def _transfer_phrases(model: "TransferModel", roll, direction, batch_size, cycle, precision, raw: bool = False):
     """``(transferred, cycled or None, num_phrases, tail_steps)`` for a ``[T, 84]`` roll."""
     steps = int(np.shape(roll)[0])
     phrases, tail = phrase_roll(roll)
@@ -466,6 +515,9 @@ def _transfer_phrases(model: "TransferModel", roll, direction, batch_size, cycle
     cycled = None
     if cycle:
         cycled = _stitch(_cycle(model, probabilities, steps, direction, batch_size, precision), steps)
+    if not raw:
+        transferred = apply_song_rules(roll, transferred)
+        cycled = None if cycled is None else apply_song_rules(roll, cycled)
     return transferred, cycled, int(phrases.shape[0]), tail
 
 
@@ -547,35 +599,15 @@ def _read_song(path: Path, policy: str):
     return song
 
 
-def _song_notes(roll: np.ndarray, song, *, program: int, keep_drums: bool):
-    """Roll (steps) -> notes in the source's ticks, plus the source's drum notes when asked."""
-    grid = pianoroll.roll_to_notes(roll)
-    notes = midi.make_notes(
-        start=pianoroll.steps_to_ticks(grid["start"], song.ticks_per_beat),
-        end=pianoroll.steps_to_ticks(grid["end"], song.ticks_per_beat),
-        pitch=grid["pitch"],
-        velocity=VELOCITY,
-        program=program,
-        is_drum=False,
-        track=0,
-    )
+def _write_song(path: Path, roll: np.ndarray, song, *, program: int, keep_drums: bool):
+    """Writes the roll in the source's ticks, plus the source's drum notes when asked; returns the note counts."""
+    notes = pianoroll.roll_to_notes(roll)
     drums = song.notes[song.notes["is_drum"]] if keep_drums else song.notes[:0]
     # Zero-length drum hits cannot be written (the writer needs start < end); they are inaudible.
     drums = drums[drums["end"] > drums["start"]]
-    return np.concatenate([notes, drums]), int(notes.shape[0]), int(drums.shape[0])
-
-
-def _write_song(path: Path, roll: np.ndarray, song, *, program: int, keep_drums: bool):
-    notes, pitched, drums = _song_notes(roll, song, program=program, keep_drums=keep_drums)
-    midi.write_midi(
-        os.fspath(path),
-        notes,
-        unit="ticks",
-        source=song,  # ticks per beat, tempo map and time signatures of the source
-        program=program,
-        velocity=VELOCITY,
-    )
-    return pitched, drums
+    # source: ticks per beat, tempo map and time signatures of the source
+    pianoroll.write_roll_midi(os.fspath(path), notes, source=song, program=program, velocity=VELOCITY, extra_notes=drums)
+    return int(notes.shape[0]), int(drums.shape[0])
 
 
 def transfer_song(
@@ -592,6 +624,7 @@ def transfer_song(
     plot: bool = False,
     overwrite: bool = False,
     precision: str = "float32",
+    raw: bool = False,
 ) -> TransferResult:
     """Transfers one MIDI file and (optionally) writes the result.
 
@@ -613,9 +646,11 @@ def transfer_song(
         overwrite: Replace existing outputs (the input file is never overwritten).
         precision: ``"float32"`` (default, exact) or ``"bfloat16"`` (faster on CPUs with bfloat16
             instructions, a few cells may flip; see :func:`cpu_bfloat16`).
+        raw: Write the generator's output as it is, without :func:`apply_song_rules` (mst 0.1).
 
     Returns:
-        A :class:`TransferResult`.
+        A :class:`TransferResult` (its :attr:`~TransferResult.warnings` say when the output is
+        silent or keeps little of the source).
 
     Raises:
         TransferError: The song is unreadable or rejected by the filter, an output exists, or the
@@ -652,7 +687,7 @@ def transfer_song(
     t0 = time.perf_counter()
     try:
         roll, stats = pianoroll.song_to_roll_with_stats(song, drop_drums=True)
-    except midi.MidiError as err:  # too_long
+    except EncodingError as err:  # too_long
         raise TransferError(source, err.reason, err.detail) from err
     lost = stats.out_of_range_notes_dropped
     if not roll.any():
@@ -667,7 +702,7 @@ def transfer_song(
     # counted with the generator, which dominates this stage.
     t0 = time.perf_counter()
     transferred, cycled, num_phrases, tail = _transfer_phrases(
-        model, roll, direction, batch_size, cycle, precision
+        model, roll, direction, batch_size, cycle, precision, raw
     )
     timing["generator"] = time.perf_counter() - t0
 
@@ -711,7 +746,34 @@ def transfer_song(
         cycle_path=os.fspath(paths["cycle"]) if "cycle" in paths else None,
         plot_path=os.fspath(paths["plot"]) if "plot" in paths else None,
         timing=timing,
+        warnings=output_warnings(roll, transferred),
     )
+
+
+MIN_KEPT_NOTE_SHARE = 0.1
+"""Below this share of the source's notes (counted on the 16th-note grid) a transfer is flagged."""
+
+
+def output_warnings(source_roll: np.ndarray, transferred_roll: np.ndarray) -> list[str]:
+    """Plain warnings for a transfer a listener would not accept: silence, or little of the source.
+
+    Example:
+    >>> source = np.zeros((64, 84), bool); source[0:4, 40] = True; source[8:12, 44] = True
+    >>> output_warnings(source, np.zeros_like(source))
+    ['the transfer has no notes (the source has 2)']
+    >>> output_warnings(source, source)
+    []
+    """
+    from mst.metrics.music import note_count  # noqa: PLC0415
+
+    source_notes = int(note_count(source_roll))
+    written = int(note_count(transferred_roll))
+    if written == 0:
+        return [f"the transfer has no notes (the source has {source_notes})"]
+    kept = int(note_count(np.asarray(source_roll, bool) & np.asarray(transferred_roll, bool)))
+    if source_notes and kept < MIN_KEPT_NOTE_SHARE * source_notes:
+        return [f"the transfer keeps {kept} of the source's {source_notes} notes (under {MIN_KEPT_NOTE_SHARE:.0%}): it may not be recognisable"]
+    return []
 
 
 # --------------------------------------------------------------------------------------------------
@@ -721,24 +783,6 @@ def transfer_song(
 def default_output_name(source: str | os.PathLike, direction: str) -> str:
     """``<stem>_<direction>.mid`` for an input file."""
     return f"{Path(source).stem}_{direction}.mid"
-
-
-def find_midi_files(folder: str | os.PathLike, *, exclude: str | os.PathLike | None = None) -> list[Path]:
-    """All ``.mid`` / ``.midi`` files under ``folder`` (recursive, any case, sorted).
-
-    Args:
-        folder: Folder to search.
-        exclude: A folder whose files are left out (the output folder when it lies inside ``folder``,
-            so earlier outputs are not transferred again).
-
-    Returns:
-        A sorted list of paths.
-    """
-    found = _find_midi_files([folder])
-    if exclude is None:
-        return found
-    skip = Path(os.path.realpath(exclude))
-    return [p for p in found if not Path(os.path.realpath(p)).is_relative_to(skip)]
 
 
 def transfer_folder(

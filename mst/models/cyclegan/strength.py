@@ -1,14 +1,16 @@
 """Genre-classifier evaluation of a transfer model: table rows, transfer strength S^D, ranking.
 
-Protocol (Brunner et al. 2018, spec ``cyclegan.md`` §6.3): for direction A→B every test phrase x_A of
-genre A is transferred (x̂_B) and cycled back (x̃_A); the pair's classifier gives the probability
-P_A of the *source* genre for origin, transfer and cycle. Likewise P_B for direction B→A.
+Protocol (Brunner et al. 2018; docs/reference/cyclegan.md#evaluation-protocol): for direction A→B
+every test phrase x_A of genre A is transferred (x̂_B) and cycled back (x̃_A); the pair's
+classifier gives the probability P_A of the *source* genre for origin, transfer and cycle. Likewise
+P_B for direction B→A.
 
 * :func:`classifier_table` turns the per-phrase source probabilities into the six table cells
   (A, A→B, A→B→A, B, B→A, B→A→B), in percent: the share of phrases classified as the source genre
   (``P_source > 0.5``, i.e. the argmax of a two-class softmax), or the mean source probability.
-* :func:`direction_strength` / :func:`transfer_strength` apply the strength formula to six cells,
-  whatever their origin (ours, or the paper's printed ones, see :mod:`mst.models.cyclegan.paper_tables`).
+* :func:`direction_strength` / :func:`transfer_strength` apply the strength formula
+  (docs/reference/cyclegan.md#transfer-strength) to six cells, whatever their origin (ours, or the
+  paper's printed ones, see :mod:`mst.models.cyclegan.paper_tables`).
 * :func:`rank_transfers` rebuilds the authors' per-phrase ranking file.
 
 Example:

@@ -1,4 +1,8 @@
-"""The genre classifier used to evaluate genre transfer (spec §6.1; [TF1] ``module.discriminator_classifier``)."""
+"""The genre classifier used to evaluate genre transfer.
+
+As in the authors' TF1 code (``module.discriminator_classifier``); see
+docs/reference/cyclegan.md#classifier-architecture.
+"""
 
 from __future__ import annotations
 
@@ -72,3 +76,8 @@ def build_genre_classifier(filters: int = 64, *, seed: int | None = None, name: 
     x = conv("conv_out", NUM_CLASSES, (1, 7))(x)
     outputs = keras.layers.Flatten(dtype="float32", name="logits")(x)  # float32 logits under mixed precision
     return keras.Model(inputs, outputs, name=name)
+
+
+def build_classifier_for(config) -> keras.Model:
+    """The classifier described by a :class:`~mst.models.genre_classifier.genre_classifier_presets.ClassifierConfig`."""
+    return build_genre_classifier(config.filters, seed=config.seed, name=f"classifier_{config.genre_a}_{config.genre_b}")

@@ -1,4 +1,4 @@
-"""Training a genre classifier preset (``classifier_*``), the evaluator of genre transfer (spec §6).
+"""The genre classifier's training task (``classifier_*`` presets), the judge of genre transfer.
 
 The classifier learns genre A (label 0) vs genre B (label 1) from the pair's real training
 phrases (balanced, half of each batch per genre), with softmax cross-entropy and the authors'
@@ -6,7 +6,9 @@ Adam (2e-4, β1 0.5, constant then linear decay). After every epoch it is scored
 whole test split, once per σ_C in ``config.sigma_c_eval`` with zero-mean Gaussian noise
 ``N(0, σ_C²)`` added to the test inputs only, in the classifier's ±1 input scale as the authors'
 ``style_classifier.py`` does (``x·2 − 1 + n``; no noise in training). The noise is drawn from
-fixed seeds, so accuracies of different epochs are comparable.
+fixed seeds, so accuracies of different epochs are comparable, and it is the noise of
+``evaluate.py classifier`` (:func:`mst.models.genre_classifier.genre_classifier_evaluation.noisy_phrases`),
+so that table reproduces these numbers for the same weights.
 
 Kept on disk: the last checkpoint (``checkpoints/``, for resuming) and the checkpoint with the
 best noise-free test accuracy (``best/``, with ``best.json``); ``test_accuracy.csv`` lists every
@@ -17,34 +19,69 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from mst import atomic
-from mst.encodings import pianoroll
-from mst.models.genre_classifier.genre_classifier import build_genre_classifier
+from mst.models.genre_classifier.genre_classifier import build_classifier_for
+from mst.models.genre_classifier.genre_classifier_evaluation import monitored_sigmas, noisy_phrases
 from mst.runtime import import_tensorflow
-from mst.training.schedules import ConstantThenLinearDecay, adam_with_decay
-from mst.training import summaries
 from mst.records import pianoroll_reader as data
-from mst.training.callbacks import CheckpointEverySteps, EpochEndAction, LossHistory, ResumeMetricState, TensorBoardLogger
-from mst.training.checkpointing import RunCheckpointer, TrainingState
-from mst.training.driver import EXPORT_DIR_NAME, TENSORBOARD_DIR_NAME, RunOptions, TrainResult, announce_start, start_run, write_history_outputs
-from mst.training.loop import StepPlan, fit_resumable
+from mst.training import summaries
+from mst.training.checkpointing import TrainingState
+from mst.training.run_dir import BEST_DIR_NAME, BEST_EXPORT_DIR_NAME, BEST_INFO_NAME, EXPORT_DIR_NAME, TENSORBOARD_DIR_NAME, TEST_ACCURACY_NAME
+from mst.training.schedules import adam_with_decay
 
-BEST_DIR_NAME = "best"
-BEST_INFO_NAME = "best.json"
-BEST_EXPORT_DIR_NAME = "export_best"
-TEST_ACCURACY_NAME = "test_accuracy.csv"
-NOISE_SEED = 1_000_003
+
+
+def classifier_steps_per_epoch(config, data_dir) -> int:
+    """Checks the dataset for a classifier config and returns the steps of one epoch.
+
+    Each batch holds ``batch_size / 2`` phrases of each genre of the balanced pair, so one epoch is
+    ``min(#A, #B) // (batch_size / 2)`` batches, capped by ``config.steps_per_epoch``.
+
+    Raises:
+        TrainingDataError: Odd batch size, missing dataset, unknown genre, too few train phrases,
+            or an empty test split (the classifier is evaluated on it every epoch).
+    """
+    if config.batch_size % 2:
+        raise data.TrainingDataError(f"the classifier's batch_size must be even (half genre A, half genre B), got {config.batch_size}")
+    half = config.batch_size // 2
+    manifest = data.load_manifest(data_dir)
+    counts = data.check_genres(manifest, data_dir, [config.genre_a, config.genre_b], split="train", minimum=half, what=f"half a batch of batch_size={config.batch_size}")
+    data.check_genres(manifest, data_dir, [config.genre_a, config.genre_b], split="test", minimum=1, what="the per-epoch test accuracy")
+    steps = min(counts.values()) // half
+    return steps if config.steps_per_epoch is None else min(steps, config.steps_per_epoch)
+
+
+def classifier_epoch_dataset(epochs: data.PairEpochs, epoch: int):
+    """``(phrases [B, 64, 84, 1], labels [B] int32)`` batches of one classifier epoch.
+
+    ``epochs`` reads ``B/2`` phrases per side; every batch interleaves them as A, B, A, B, ...
+    (labels 0, 1, 0, 1, ...) so that every replica of a strategy sees both genres.
+    """
+    tf = import_tensorflow()
+    half = epochs.batch_size
+    labels = tf.tile(tf.constant([0, 1], tf.int32), [half])
+
+    @tf.autograph.experimental.do_not_convert
+    def interleave(batch):
+        phrases = tf.reshape(tf.stack([batch["a"], batch["b"]], axis=1), [2 * half, *batch["a"].shape[1:]])
+        return phrases, labels
+
+    return epochs.dataset(epoch).map(interleave)
+
+
+def classifier_epochs(config, data_dir) -> data.PairEpochs:
+    """The :class:`PairEpochs` of a classifier config (half the global batch per side, no M)."""
+    return data.PairEpochs(data_dir, config.genre_a, config.genre_b, config.batch_size // 2, config.seed)
 
 
 def build_compiled_classifier(config, steps_per_epoch: int, *, jit_compile: bool = False):
     """Builds and compiles the classifier of a config; call inside the strategy scope."""
-    model = build_genre_classifier(config.filters, seed=config.seed, name=f"classifier_{config.genre_a}_{config.genre_b}")
+    model = build_classifier_for(config)
     optimizer = adam_with_decay(
         config.learning_rate, config.beta_1, steps_per_epoch=steps_per_epoch, epochs=config.epochs, epoch_step=config.epoch_step, name="classifier_adam"
     )
@@ -82,7 +119,7 @@ class ClassifierEvaluation:
         self.model = model
         self.state = state
         self.run_dir = Path(run_dir)
-        self.sigmas = tuple(dict.fromkeys((0.0, *config.sigma_c_eval)))
+        self.sigmas = monitored_sigmas(config.sigma_c_eval)
         self.phrases, self.labels = data.load_split_arrays(data_dir, [config.genre_a, config.genre_b], "test")
         replicas = strategy.num_replicas_in_sync
         self.batch_size = -(-data.EVAL_BATCH_SIZE // replicas) * replicas
@@ -110,13 +147,7 @@ class ClassifierEvaluation:
 
         @tf.autograph.experimental.do_not_convert
         def add_noise(index, batch):
-            if sigma == 0:
-                return batch
-            seed = tf.stack([tf.constant(NOISE_SEED + sigma_index, tf.int64), index])
-            # The authors add N(0, σ_C²) to the classifier's ±1 input (x·2 − 1 + n); the model
-            # rescales {0,1} input itself, so the noise is added in that scale and mapped back.
-            noise = sigma * tf.random.stateless_normal(tf.shape(batch), seed=seed)
-            return pianoroll.from_signed(pianoroll.to_signed(batch) + noise)
+            return noisy_phrases(batch, sigma, sigma_index, index)
 
         return dataset.map(add_noise)
 
@@ -149,83 +180,60 @@ class ClassifierEvaluation:
             atomic.write_json(self.run_dir / BEST_INFO_NAME, {"epoch": epoch, "global_step": self.state.step, "checkpoint": Path(path).name, "test_accuracy": results})
 
 
-def train_classifier(config, data_dir, run_dir, options: RunOptions | None = None, *, preset: str | None = None) -> TrainResult:
-    """Trains (or resumes) a genre classifier run.
+class ClassifierTask:
+    """The genre classifier's :class:`mst.training.driver.TrainingTask`.
 
     Args:
-        config: A :class:`mst.configs.ClassifierConfig` (batch size = global batch, even).
-        data_dir: Prepared dataset folder with the pair's train and test splits.
-        run_dir: Run folder; an existing one with the same config is resumed.
-        options: Runtime options.
-        preset: Preset name for ``run.json`` and the export.
-
-    Returns:
-        A :class:`mst.training.driver.TrainResult`.
+        config: A :class:`~mst.models.genre_classifier.genre_classifier_presets.ClassifierConfig`
+            (batch size = global batch, even).
     """
-    options = options or RunOptions()
-    run_dir = Path(run_dir)
-    steps_per_epoch = data.classifier_steps_per_epoch(config, data_dir)  # dataset errors before anything is written
-    strategy, run_dir, chief = start_run(config, data_dir, run_dir, options, preset=preset)
-    plan = StepPlan(steps_per_epoch, config.epochs, options.max_steps)
-    with strategy.scope():
-        model = build_compiled_classifier(config, steps_per_epoch, jit_compile=options.xla)
-    # Compiled metrics create their variables on first use; create them now so that they are
-    # part of the checkpoint from the start (evaluate does not touch weights or optimizer).
-    epochs = data.classifier_epochs(config, data_dir)
-    model.evaluate(data.classifier_epoch_dataset(epochs, 0).take(1), verbose=0)
-    state = TrainingState()
-    checkpointer = RunCheckpointer(run_dir, model, {"optimizer": model.optimizer}, state, max_to_keep=options.keep_checkpoints)
-    checkpointer.restore_latest()
-    announce_start(run_dir, state.step, steps_per_epoch, plan.total_steps)
 
-    schedule = ConstantThenLinearDecay(config.learning_rate, steps_per_epoch=steps_per_epoch, epochs=config.epochs, epoch_step=config.epoch_step)
-    extra_scalars = {"learning_rate": lambda: float(schedule(state.step))}
-    history = LossHistory(run_dir, state, steps_per_epoch, extra_scalars)
-    history.load(state.step)
-    evaluation = ClassifierEvaluation(model, config, data_dir, run_dir, state, strategy)
-    every = options.checkpoint_every_steps or 0
-    callbacks = [
-        ResumeMetricState(checkpointer, steps_per_epoch),
-        history,
-        TensorBoardLogger(run_dir / TENSORBOARD_DIR_NAME, state, extra_scalars=extra_scalars, total_epochs=plan.total_epochs),
-        EpochEndAction(evaluation, every_epochs=1, total_epochs=plan.total_epochs, steps_per_epoch=steps_per_epoch, state=state),
-        CheckpointEverySteps(
-            checkpointer,
-            history,
-            every_steps=every,
-            steps_per_epoch=steps_per_epoch,
-            progress=lambda: {"epoch": state.step // steps_per_epoch, "steps_per_epoch": steps_per_epoch, "total_steps": plan.total_steps},
-        ),
-    ]
-    outcome = fit_resumable(model, lambda epoch: data.classifier_epoch_dataset(epochs, epoch), plan, state, callbacks, verbose=options.verbose)
-    write_history_outputs(run_dir, history, title=f"{config.name}: {config.genre_a} vs {config.genre_b}")
-    export_dir = None
-    if chief and options.export and outcome.stopped_on_nan is None and state.step >= plan.total_steps:
-        from mst import export  # noqa: PLC0415
+    def __init__(self, config):
+        self.config = config
+        self._evaluation = None
 
-        name = preset or config.name
-        export_dir = export.export_classifier(model, run_dir / EXPORT_DIR_NAME, config=config, info={"preset": name, "checkpoint": "last", "global_step": state.step})
-        best = evaluation.best_manager.latest_checkpoint
+    @property
+    def title(self) -> str:
+        return f"{self.config.name}: {self.config.genre_a} vs {self.config.genre_b}"
+
+    def steps_per_epoch(self, data_dir) -> int:
+        return classifier_steps_per_epoch(self.config, data_dir)
+
+    def build(self, steps_per_epoch: int, *, jit_compile: bool):
+        return build_compiled_classifier(self.config, steps_per_epoch, jit_compile=jit_compile)
+
+    def optimizers(self, model) -> dict:
+        return {"optimizer": model.optimizer}
+
+    def epoch_dataset(self, data_dir):
+        epochs = classifier_epochs(self.config, data_dir)
+        return lambda epoch: classifier_epoch_dataset(epochs, epoch)
+
+    def before_restore(self, model, epoch_dataset) -> None:
+        """Creates the compiled metrics' variables (they would appear on first use, after the restore)."""
+        model.evaluate(epoch_dataset(0).take(1), verbose=0)
+
+    def epoch_actions(self, model, context):
+        self._evaluation = ClassifierEvaluation(model, self.config, context.data_dir, context.run_dir, context.state, context.strategy)
+        return [(self._evaluation, 1)]
+
+    def tensorboard_images(self, model, context):
+        return None
+
+    def export(self, model, context) -> list[Path]:
+        """``export/`` (last weights) and, once a best checkpoint exists, ``export_best/``."""
+        from mst.models.genre_classifier import genre_classifier_export  # noqa: PLC0415
+
+        run_dir = context.run_dir
+        written = [
+            genre_classifier_export.export_classifier(
+                model, run_dir / EXPORT_DIR_NAME, config=self.config, info={"preset": context.preset, "checkpoint": "last", "global_step": context.state.step}
+            )
+        ]
+        best = self._evaluation.best_manager.latest_checkpoint if self._evaluation is not None else None
         if best is not None:
-            evaluation.best_manager.checkpoint.restore(best).assert_existing_objects_matched()
-            best_info = {"preset": name, "checkpoint": "best", **read_best_info(run_dir)}
-            export.export_classifier(model, run_dir / BEST_EXPORT_DIR_NAME, config=config, info=best_info)
-            checkpointer.checkpoint.restore(checkpointer.latest_path).assert_existing_objects_matched()  # back to the last weights
-        print(f"mst: exported to {export_dir}" + (f" and {run_dir / BEST_EXPORT_DIR_NAME}" if best else ""), flush=True)
-    return TrainResult(
-        run_dir=run_dir,
-        start_step=outcome.start_step,
-        final_step=state.step,
-        total_steps=plan.total_steps,
-        steps_per_epoch=steps_per_epoch,
-        stopped_on_nan=outcome.stopped_on_nan,
-        export_dir=export_dir,
-        replicas=strategy.num_replicas_in_sync,
-        checkpoint_step=checkpointer.last_saved_step,
-    )
-
-
-def read_best_info(run_dir) -> dict:
-    """``best.json`` of a classifier run (empty dict before the first evaluation)."""
-    path = Path(run_dir) / BEST_INFO_NAME
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+            self._evaluation.best_manager.checkpoint.restore(best).assert_existing_objects_matched()
+            best_info = {"preset": context.preset, "checkpoint": "best", **genre_classifier_export.read_best_info(run_dir)}
+            written.append(genre_classifier_export.export_classifier(model, run_dir / BEST_EXPORT_DIR_NAME, config=self.config, info=best_info))
+            context.checkpointer.checkpoint.restore(context.checkpointer.latest_path).assert_existing_objects_matched()  # back to the last weights
+        return written

@@ -5,7 +5,6 @@ import pytest
 
 from mst.models.cyclegan import strength
 
-MODULES = (strength,)
 
 # Direction A->B, 5 test phrases of A (P_A per phrase) and B->A, 4 phrases of B (P_B per phrase).
 A_TO_B = strength.DirectionProbabilities(
@@ -127,12 +126,3 @@ def test_rank_transfers_with_ids_and_errors():
         strength.rank_transfers(origin, transfer, *probabilities, phrase_ids=[1, 2])
     with pytest.raises(ValueError, match="same shape"):
         strength.rank_transfers(origin, transfer[:3], *probabilities)
-
-
-def test_docstring_examples():
-    import doctest
-
-    for module in MODULES:
-        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-        assert result.failed == 0, f"{module.__name__}: {result.failed} failing docstring examples"
-        assert result.attempted > 0, module.__name__

@@ -1,14 +1,20 @@
-"""Tests of mst.configs: presets, derived fields, overrides, validation and JSON files."""
+"""Tests of the config base and the registry: presets, derived fields, overrides, validation, JSON files."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 
-from mst import configs
-from mst.configs import CONFIG_MAP, ClassifierConfig, ConfigError, CycleGANConfig, get_config
+from mst import config as mst_config
+from mst import registry
+from mst.models.cyclegan import cyclegan_presets
+from mst.registry import CONFIG_MAP, get_config
+from mst.models.genre_classifier.genre_classifier_presets import ClassifierConfig
+from mst.config import ConfigError
+from mst.models.cyclegan.cyclegan_presets import CycleGANConfig
 
 PAPER_SIGMA = {
     "cyclegan_jazz_classical_base": 1.0,
@@ -29,14 +35,14 @@ def test_nine_paper_presets_with_the_papers_sigma_d():
         pair, variant = name.removeprefix("cyclegan_").rsplit("_", 1)
         assert cfg.sigma_d == sigma, name
         assert cfg.variant == variant and cfg.pair == pair and cfg.name == name
-        assert (cfg.genre_a, cfg.genre_b) == configs.PAPER_PAIRS[pair]
+        assert (cfg.genre_a, cfg.genre_b) == cyclegan_presets.PAPER_PAIRS[pair]
         # the code's settings
         assert (cfg.generator_filters, cfg.generator_residual_blocks, cfg.discriminator_filters) == (64, 10, 64)
         assert (cfg.batch_size, cfg.learning_rate, cfg.beta_1, cfg.epochs, cfg.epoch_step) == (16, 2e-4, 0.5, 100, 10)
         assert (cfg.lambda_cycle, cfg.gamma, cfg.pool_size, cfg.seed) == (10.0, 1.0, 50, 19)
         assert cfg.noise == "half_normal" and not cfg.pool_for_base and not cfg.mixed_generator_loss
         assert cfg.residual_relu_after_add
-    assert {n for n in configs.list_configs("cyclegan") if not n.endswith(("_cpu", "_tiny"))} == set(PAPER_SIGMA)
+    assert {n for n in registry.list_configs("cyclegan") if not n.endswith(("_cpu", "_tiny"))} == set(PAPER_SIGMA)
 
 
 def test_mixed_genres_are_derived_from_the_variant():
@@ -56,20 +62,20 @@ def test_mixed_genres_are_derived_from_the_variant():
 
 
 def test_cpu_and_tiny_presets():
-    for pair in configs.PAPER_PAIRS:
+    for pair in cyclegan_presets.PAPER_PAIRS:
         cpu = get_config(f"cyclegan_{pair}_cpu")
         assert (cpu.generator_filters, cpu.generator_residual_blocks, cpu.discriminator_filters, cpu.batch_size) == (16, 10, 16, 16)
         assert cpu.variant == "base" and cpu.sigma_d == PAPER_SIGMA[f"cyclegan_{pair}_base"]
     tiny = get_config("cyclegan_tiny")
     assert (tiny.generator_filters, tiny.generator_residual_blocks, tiny.discriminator_filters, tiny.batch_size) == (8, 2, 8, 4)
     assert tiny.variant == "partial" and tiny.uses_pool
-    for pair, (a, b) in configs.PAPER_PAIRS.items():
+    for pair, (a, b) in cyclegan_presets.PAPER_PAIRS.items():
         clf = get_config(f"classifier_{pair}")
         assert isinstance(clf, ClassifierConfig) and (clf.genre_a, clf.genre_b) == (a, b)
         assert (clf.filters, clf.learning_rate, clf.beta_1, clf.batch_size, clf.epochs, clf.epoch_step) == (64, 2e-4, 0.5, 16, 100, 10)
         assert clf.sigma_c_eval == (0.0, 0.01, 0.1, 0.2, 0.3, 0.5)
     assert get_config("classifier_tiny").filters < 64
-    assert configs.list_configs("classifier") == ["classifier_classical_pop", "classifier_jazz_classical", "classifier_jazz_pop", "classifier_tiny"]
+    assert registry.list_configs("classifier") == ["classifier_classical_pop", "classifier_jazz_classical", "classifier_jazz_pop", "classifier_tiny"]
 
 
 def test_override_parsing_is_type_aware():
@@ -97,7 +103,7 @@ def test_override_parsing_is_type_aware():
     clf = get_config("classifier_tiny", ["sigma_c_eval=0,0.5", "steps_per_epoch=7"])
     assert clf.sigma_c_eval == (0.0, 0.5) and clf.steps_per_epoch == 7
     assert get_config("classifier_tiny", ["sigma_c_eval=()"]).sigma_c_eval == ()
-    assert configs.apply_overrides(get_config("cyclegan_tiny"), {"sigma_d": 3.0}).sigma_d == 3.0
+    assert mst_config.apply_overrides(get_config("cyclegan_tiny"), {"sigma_d": 3.0}).sigma_d == 3.0
     assert get_config("cyclegan_tiny") is CONFIG_MAP["cyclegan_tiny"]  # presets are never mutated
 
 
@@ -132,25 +138,25 @@ def test_unknown_preset_lists_valid_names():
     text = str(err.value)
     assert "did you mean cyclegan_jazz_classical_base" in text
     assert all(name in text for name in CONFIG_MAP)
-    with pytest.raises(ConfigError, match="kind"):
-        configs.list_configs("gan")
+    with pytest.raises(ConfigError, match="unknown model family 'gan'"):
+        registry.list_configs("gan")
 
 
 def test_dict_json_and_file_round_trips(tmp_path):
     for name, cfg in CONFIG_MAP.items():
         assert type(cfg).from_dict(cfg.to_dict()) == cfg, name
-        assert configs.config_from_json(cfg.to_json()) == cfg, name
+        assert registry.config_from_json(cfg.to_json()) == cfg, name
         json.dumps(cfg.to_dict())  # plain JSON types
     cfg = get_config("cyclegan_classical_pop_full", ["sigma_d=0.1"])
-    path = configs.save_config(cfg, tmp_path / "run" / "config.json")
-    assert configs.load_config(path) == cfg
+    path = registry.save_config(cfg, tmp_path / "run" / "config.json")
+    assert registry.load_config(path) == cfg
     assert not list(path.parent.glob("*.tmp-*"))
     payload = json.loads(path.read_text())
     assert payload["config_class"] == "CycleGANConfig" and payload["config"]["mixed_genres"] == ["jazz", "classical", "pop"]
     with pytest.raises(ConfigError, match="unknown CycleGANConfig field"):
         CycleGANConfig.from_dict({**cfg.to_dict(), "typo": 1})
     with pytest.raises(ConfigError, match="not an mst config"):
-        configs.config_from_json('{"a": 1}')
+        registry.config_from_json('{"a": 1}')
 
 
 def test_configs_are_frozen_and_validated_on_replace():
@@ -166,4 +172,23 @@ def test_configs_are_frozen_and_validated_on_replace():
         cfg.replace(epochs=0)
     with pytest.raises(ConfigError):
         ClassifierConfig(genre_a="jazz", genre_b="pop", sigma_c_eval=(-0.1,))
-    assert configs.parse_value("1,2", tuple[int, ...]) == (1, 2)
+    assert mst_config.parse_value("1,2", tuple[int, ...]) == (1, 2)
+
+
+def test_a_config_file_of_mst_0_1_reads_as_the_run_it_describes():
+    recorded = json.loads((Path(__file__).parent / "fixtures" / "legacy_v0_1" / "run" / "config.json").read_text())
+    recorded["config"].pop("balancing")  # mst 0.1 did not write it: it always kept a fixed subset
+    legacy = registry.config_from_json(json.dumps(recorded))
+    assert legacy.balancing == "fixed_subset" and get_config("cyclegan_tiny").balancing == "random_per_epoch"
+
+
+def test_every_family_is_registered_once_with_importable_parts():
+    names = [family.name for family in registry.FAMILIES]
+    assert len(set(names)) == len(names) and len({f.kind for f in registry.FAMILIES}) == len(names)
+    for family in registry.FAMILIES:
+        for attribute in ("task", "loader", "run_exporter"):
+            assert callable(family.resolve(attribute)), (family.name, attribute)
+        assert all(registry.family_of(config) is family for config in family.presets.values())
+        assert registry.family(family.kind) is family
+    with pytest.raises(ConfigError, match="unknown model family 'gan'"):
+        registry.family("gan")

@@ -13,9 +13,9 @@ import pytest
 
 from conftest import EMBEDDED_DIR, MIDI_FIXTURES_DIR, TESTS_DIR, load_fixture_writer
 from mst.encodings import pianoroll_extract as extract
+from mst.encodings.pianoroll import NUM_PITCHES, PHRASE_STEPS
 from mst.encodings.pianoroll_extract import PhraseOptions, SongPhrases, extract_song
 from mst.music.file_filter import POLICIES, REASONS
-from mst.encodings.pianoroll import NUM_PITCHES, PHRASE_STEPS
 
 EXPECTED = json.loads((MIDI_FIXTURES_DIR / "expected.json").read_text())
 GENRES = ("pop", "classical", "jazz")
@@ -87,6 +87,15 @@ def test_options_change_trim_empties_and_drums():
     assert with_drums.phrase_indices.tolist() == [0, 1, 2, 3] and with_drums.phrases[1].any()
     short_limit = extract_song(path, PhraseOptions(max_steps=319))
     assert short_limit.rejection.reason == "too_long"
+
+
+def test_a_roll_longer_than_the_limit_is_too_long_even_after_the_filter(tmp_path):
+    from mst.music.midi import make_notes, write_midi  # noqa: PLC0415
+
+    # 1190..1191 ticks: the song is 10 steps long, but its one-step minimum note ends at step 11.
+    path = write_midi(tmp_path / "late_short_note.mid", make_notes([1190], [1191], [60]))
+    result = extract_song(path, PhraseOptions(max_steps=10, phrase_multiple=1))
+    assert result.rejection.reason == "too_long" and "11 grid steps > limit 10" in result.rejection.detail
 
 
 def test_never_raises_on_unexpected_errors(monkeypatch):

@@ -9,7 +9,6 @@ from mst.metrics import content as transfer
 
 from conftest import melody_and_chord_phrase, pitch_index
 
-MODULES = (transfer,)
 
 SOURCE = melody_and_chord_phrase()
 
@@ -110,12 +109,3 @@ def test_mismatched_shapes_are_rejected():
         transfer.onset_precision_recall_f1(SOURCE, SOURCE[np.newaxis])
     with pytest.raises(ValueError, match="binar"):
         transfer.content_difference(SOURCE, SOURCE * 0.5)
-
-
-def test_docstring_examples():
-    import doctest
-
-    for module in MODULES:
-        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-        assert result.failed == 0, f"{module.__name__}: {result.failed} failing docstring examples"
-        assert result.attempted > 0, module.__name__

@@ -1,0 +1,611 @@
+"""MIDI folders -> song-level splits -> TFRecord shards + ``manifest.json``, for any encoder.
+
+The driver knows files, songs, splits, shards and the manifest; what a song becomes (pianoroll
+phrases, note tokens, multi-track rolls) is the :class:`Encoder`'s business. The first encoder is
+:class:`mst.records.pianoroll_phrase_encoder.PianorollPhraseEncoder`; ``python -m mst.prepare``
+(:mod:`mst.prepare`) is the command line.
+
+Pipeline, per partition (one source folder per genre, corpus, ...; ``partition_by`` names them):
+
+1. find every ``*.mid`` / ``*.midi`` file below the folder (case-insensitive, recursive), sorted by
+   the path relative to the folder, which is the ``song_id`` (:mod:`mst.music.files`);
+2. run :meth:`Encoder.encode_file` on each file, in a pool of spawned processes
+   (``concurrent.futures.ProcessPoolExecutor``, chunks of files) when ``workers > 1``; workers
+   never import TensorFlow, and results are consumed in file order, so the output does not
+   depend on the worker count;
+3. split the kept songs into train/test with :func:`mst.records.splits.assign_splits`;
+4. write the shards of each partition/split with :meth:`Encoder.write_shards` and, last, the
+   manifest (:mod:`mst.records.manifest`), all inside a staging folder next to ``out_dir`` that is
+   renamed into place at the end. A crash therefore never leaves a half dataset under ``out_dir``.
+
+Files that an encoder rejects (by the time-signature policy, as unreadable, ...) are skipped and
+listed in the manifest with their reason code and detail; a batch never stops on a bad file.
+
+:func:`prepare_dataset` is the library entry point; :func:`collect_partitions` +
+:func:`split_partition` are shared with the TFDS builder in ``datasets/genre_pianoroll`` so that
+both produce the same examples.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import multiprocessing
+import os
+import platform
+import re
+import shutil
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Any, NamedTuple, Protocol
+
+import numpy as np
+
+import mst
+from mst.music.files import find_midi_files, song_id_of
+from mst.records import splits as _splits
+from mst.records.manifest import (
+    DEFAULT_PARTITION_BY,
+    MANIFEST_FORMAT,
+    MANIFEST_FORMAT_VERSION,
+    MANIFEST_NAME,
+    write_manifest,
+)
+from mst.records.shards import DEFAULT_SHARD_SIZE, ShardInfo, is_shard_file_name
+
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]*$")
+"""Partition names: lower-case letters, digits and ``_`` (they become part of file names)."""
+LABEL_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
+"""Partition labels (``partition_by``): a lower-case identifier such as ``genre`` or ``corpus``."""
+INTERNAL_ERROR_REASON = "internal_error"
+"""Reason code for an exception escaping :meth:`Encoder.encode_file` (a bug, never a bad file)."""
+
+
+class PrepareError(Exception):
+    """Preparation cannot start or finish: bad arguments, missing folders, an existing dataset."""
+
+
+# --------------------------------------------------------------------------- the encoder interface
+
+
+@dataclasses.dataclass(frozen=True)
+class EncodedFile:
+    """What an encoder made of one MIDI file: its examples, or why there are none.
+
+    Attributes:
+        examples: One serialized payload per example (for the pianoroll phrases: the 672 packed
+            bytes of a phrase); the encoder's :meth:`Encoder.write_shards` turns them into records.
+        indices: Index of each example within the song (e.g. the phrase index; gaps allowed).
+        reason: Rejection reason code (``snake_case``), or ``None`` when the file was kept.
+        detail: Human-readable rejection detail (empty when kept).
+        stats: The encoder's per-file counts (JSON numbers), summed per partition in the manifest.
+
+    Example:
+        >>> EncodedFile((b"x", b"y"), (0, 2)).kept, EncodedFile.rejected("not_4_4", "3/4 at tick 0").kept
+        (True, False)
+    """
+
+    examples: tuple[bytes, ...] = ()
+    indices: tuple[int, ...] = ()
+    reason: str | None = None
+    detail: str = ""
+    stats: dict = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        if len(self.examples) != len(self.indices):
+            raise ValueError(f"{len(self.examples)} examples with {len(self.indices)} indices")
+        if self.reason is None and not self.examples:
+            raise ValueError("a kept file needs at least one example (else give a rejection reason)")
+        if self.reason is not None and self.examples:
+            raise ValueError(f"a rejected file ({self.reason}) has no examples")
+
+    @classmethod
+    def rejected(cls, reason: str, detail: str = "", stats: dict | None = None) -> "EncodedFile":
+        """A file without examples, with its reason."""
+        return cls((), (), reason, detail, dict(stats or {}))
+
+    @property
+    def kept(self) -> bool:
+        """True when the file gave examples."""
+        return self.reason is None
+
+
+class SongExample(NamedTuple):
+    """One example of a kept song, as the driver hands it to :meth:`Encoder.write_shards`."""
+
+    song_id: str
+    index: int
+    payload: bytes
+
+
+class Encoder(Protocol):
+    """How songs become examples and records; what :func:`prepare_dataset` plugs in.
+
+    An encoder is pickled into the worker processes, so it must be a small picklable value (a
+    frozen dataclass of its options) whose :meth:`encode_file` never imports TensorFlow.
+    """
+
+    name: str
+    """Short name recorded in the manifest (``"pianoroll_phrases"``)."""
+
+    options: Any
+    """The encoder's settings (recorded through :meth:`manifest_fields`)."""
+
+    def encode_file(self, path: str) -> EncodedFile:
+        """Reads one MIDI file and encodes it; bad files give a rejection, they do not raise."""
+
+    def manifest_fields(self, partition_by: str) -> dict:
+        """Top-level manifest fields of this encoder (options, record format).
+
+        Raises:
+            ValueError: If records of this encoder cannot carry the label ``partition_by``.
+        """
+
+    def write_shards(
+        self, directory: Path, partition: str, split: str, examples: Sequence[SongExample], *,
+        partition_by: str, shard_size: int,
+    ) -> list[ShardInfo]:
+        """Writes one partition/split's examples as shards (:func:`mst.records.shards.write_shards`)."""
+
+
+# --------------------------------------------------------------------------- names and folders
+
+
+def check_partition_name(name: str, partition_by: str = DEFAULT_PARTITION_BY) -> str:
+    """Returns ``name`` if it is a valid partition name; raises :class:`PrepareError` otherwise."""
+    if not NAME_PATTERN.match(name):
+        raise PrepareError(
+            f"invalid {partition_by} name {name!r}: use lower-case letters, digits and '_' (it becomes part of file names)"
+        )
+    return name
+
+
+def check_partition_by(partition_by: str) -> str:
+    """Returns ``partition_by`` if it is a valid partition label; raises :class:`PrepareError` otherwise."""
+    if not isinstance(partition_by, str) or not LABEL_PATTERN.match(partition_by):
+        raise PrepareError(f"invalid partition label {partition_by!r}: use a lower-case identifier such as 'genre' or 'corpus'")
+    return partition_by
+
+
+def list_midi_files(folder: str | os.PathLike, partition_by: str = DEFAULT_PARTITION_BY) -> list[Path]:
+    """The MIDI files of one partition folder, sorted by song id (:func:`mst.music.files.find_midi_files`).
+
+    Raises:
+        PrepareError: If the folder does not exist or holds no MIDI file.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise PrepareError(f"MIDI folder {folder} does not exist or is not a folder")
+    found = find_midi_files(folder, order="song_id")
+    if not found:
+        raise PrepareError(f"MIDI folder {folder} holds no *.mid or *.midi file (searched recursively)")
+    return found
+
+
+# --------------------------------------------------------------------------- extraction
+
+
+@dataclasses.dataclass(frozen=True)
+class FileResult:
+    """One MIDI file of a partition and what its encoder made of it.
+
+    Attributes:
+        song_id: Path relative to the partition's folder.
+        encoded: The :class:`EncodedFile`.
+    """
+
+    song_id: str
+    encoded: EncodedFile
+
+    @property
+    def kept(self) -> bool:
+        """True when the file gave examples."""
+        return self.encoded.kept
+
+
+def extract_file(path: str | os.PathLike, song_id: str, encoder: Encoder) -> FileResult:
+    """Runs ``encoder.encode_file`` on one file; never raises.
+
+    Returns:
+        A :class:`FileResult`; an exception escaping the encoder (which should never happen)
+        becomes reason ``internal_error`` instead of stopping the batch.
+    """
+    try:
+        encoded = encoder.encode_file(str(path))
+        if not isinstance(encoded, EncodedFile):
+            raise TypeError(f"{type(encoder).__name__}.encode_file returned {type(encoded).__name__}, not EncodedFile")
+    except Exception as error:  # noqa: BLE001  (a batch job reports, it does not crash)
+        encoded = EncodedFile.rejected(INTERNAL_ERROR_REASON, f"{path}: {type(error).__name__}: {error}")
+    return FileResult(song_id, encoded)
+
+
+def _extract_task(task: tuple[str, str, Encoder]) -> FileResult:
+    path, song_id, encoder = task
+    return extract_file(path, song_id, encoder)
+
+
+def _chunk_size(tasks: int, workers: int) -> int:
+    return max(1, min(32, tasks // (workers * 8)))
+
+
+def extract_files(
+    tasks: Sequence[tuple[str, str]],
+    encoder: Encoder,
+    *,
+    workers: int = 1,
+    progress: bool = False,
+    description: str = "extract",
+) -> list[FileResult]:
+    """Encodes many files, in order, with ``workers`` spawned processes (in-process for 1).
+
+    Args:
+        tasks: ``(path, song_id)`` pairs.
+        encoder: The encoder (pickled to the workers).
+        workers: Number of processes.
+        progress: Show a tqdm progress bar on stderr.
+        description: Progress bar label.
+
+    Returns:
+        One :class:`FileResult` per task, in task order.
+
+    Raises:
+        PrepareError: ``workers < 1``, or a worker process died.
+    """
+    from tqdm import tqdm  # noqa: PLC0415
+
+    if workers < 1:
+        raise PrepareError(f"workers must be >= 1, got {workers}")
+    jobs = [(str(path), song_id, encoder) for path, song_id in tasks]
+    bar = tqdm(total=len(jobs), desc=description, unit="file", disable=not progress, dynamic_ncols=True)
+    results = []
+    try:
+        if workers == 1 or len(jobs) <= 1:
+            for job in jobs:
+                results.append(_extract_task(job))
+                bar.update()
+        else:
+            # Spawned, never forked: the parent may already hold TensorFlow's threads. An executor
+            # rather than multiprocessing.Pool: if a worker process dies (a crash inside a native
+            # MIDI parser), Pool waits forever for the lost chunk; the executor raises instead.
+            context = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as executor:
+                try:
+                    for result in executor.map(_extract_task, jobs, chunksize=_chunk_size(len(jobs), workers)):
+                        results.append(result)
+                        bar.update()
+                except BrokenProcessPool as error:
+                    raise PrepareError(
+                        f"a worker process died while extracting {jobs[len(results)][0]} or a file processed "
+                        "at the same time (a crash in the MIDI parser?); run with --workers 1 to find the file"
+                    ) from error
+    finally:
+        bar.close()
+    return results
+
+
+@dataclasses.dataclass(frozen=True)
+class PartitionExtraction:
+    """All files of one partition folder after encoding.
+
+    Attributes:
+        name: Partition name (e.g. the genre).
+        source_dir: The folder.
+        results: One :class:`FileResult` per MIDI file, sorted by song id.
+    """
+
+    name: str
+    source_dir: Path
+    results: tuple[FileResult, ...]
+
+    @property
+    def kept(self) -> list[FileResult]:
+        """Files that gave examples."""
+        return [result for result in self.results if result.kept]
+
+    @property
+    def skipped(self) -> list[FileResult]:
+        """Files that were rejected."""
+        return [result for result in self.results if not result.kept]
+
+
+def collect_partitions(
+    partition_dirs: Mapping[str, str | os.PathLike],
+    encoder: Encoder,
+    *,
+    partition_by: str = DEFAULT_PARTITION_BY,
+    workers: int = 1,
+    progress: bool = False,
+) -> dict[str, PartitionExtraction]:
+    """Finds and encodes the MIDI files of every partition folder, in one pool, in deterministic order.
+
+    Args:
+        partition_dirs: ``{partition name: folder}``.
+        encoder: The encoder.
+        partition_by: What the partitions are (for messages).
+        workers: Number of processes.
+        progress: Show a progress bar.
+
+    Returns:
+        ``{name: PartitionExtraction}`` in ``partition_dirs`` order.
+
+    Raises:
+        PrepareError: Invalid partition name, missing folder, folder without MIDI.
+    """
+    if not partition_dirs:
+        raise PrepareError(f"no {partition_by} folder given")
+    listing = {}
+    for name, folder in partition_dirs.items():
+        check_partition_name(name, partition_by)
+        folder = Path(folder).expanduser().resolve()
+        listing[name] = (folder, list_midi_files(folder, partition_by))
+    tasks = [(str(path), song_id_of(path, folder)) for folder, paths in listing.values() for path in paths]
+    results = iter(extract_files(tasks, encoder, workers=workers, progress=progress, description="MIDI files"))
+    return {
+        name: PartitionExtraction(name, folder, tuple(next(results) for _ in paths))
+        for name, (folder, paths) in listing.items()
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class PartitionSplit:
+    """The kept songs of one partition split into train/test, as examples ready to be written.
+
+    Attributes:
+        assignment: The song-level :class:`mst.records.splits.SplitAssignment`.
+        examples: ``{"train": [...], "test": [...]}`` :class:`SongExample` lists, songs sorted by
+            id and examples by index.
+    """
+
+    assignment: _splits.SplitAssignment
+    examples: dict[str, list[SongExample]]
+
+
+def split_partition(extraction: PartitionExtraction, *, seed: int, test_ratio: float) -> PartitionSplit:
+    """Assigns each kept song of a partition to a split and lists its examples per split."""
+    kept = extraction.kept
+    assignment = _splits.assign_splits([result.song_id for result in kept], seed=seed, test_ratio=test_ratio)
+    examples: dict[str, list[SongExample]] = {split: [] for split in _splits.SPLITS}
+    for result in kept:
+        examples[assignment.split_of[result.song_id]].extend(
+            SongExample(result.song_id, index, payload)
+            for index, payload in zip(result.encoded.indices, result.encoded.examples)
+        )
+    return PartitionSplit(assignment, examples)
+
+
+# --------------------------------------------------------------------------- manifest
+
+
+def library_versions() -> dict[str, str]:
+    """Versions of the libraries that shape the output (read from package metadata, no imports)."""
+    from importlib import metadata  # noqa: PLC0415  (kept out of the workers' start-up)
+
+    def version_of(*distributions: str) -> str:
+        for name in distributions:
+            try:
+                return metadata.version(name)
+            except metadata.PackageNotFoundError:
+                continue
+        return "not installed"
+
+    return {
+        "mst": mst.__version__,
+        "numpy": np.__version__,
+        "symusic": version_of("symusic"),
+        "pretty_midi": version_of("pretty_midi", "pretty-midi"),
+        "tensorflow": version_of("tensorflow", "tensorflow-cpu", "tensorflow-macos"),
+        "python": platform.python_version(),
+    }
+
+
+def _summed_stats(results: Iterable[FileResult]) -> dict[str, int]:
+    totals: Counter = Counter()
+    for result in results:
+        totals.update(result.encoded.stats)
+    return dict(sorted(totals.items()))
+
+
+def build_manifest(
+    extractions: Mapping[str, PartitionExtraction],
+    splits: Mapping[str, PartitionSplit],
+    shards: Iterable[ShardInfo],
+    *,
+    encoder: Encoder,
+    partition_by: str,
+    seed: int,
+    test_ratio: float,
+) -> dict:
+    """Assembles the format-version-2 manifest dict described in :mod:`mst.records.manifest`."""
+    partitions, songs, skipped = {}, {}, []
+    for name, extraction in extractions.items():
+        split = splits[name]
+        reasons = Counter(result.encoded.reason for result in extraction.skipped)
+        partitions[name] = {
+            "source_dir": str(extraction.source_dir),
+            "files_found": len(extraction.results),
+            "files_kept": len(extraction.kept),
+            "files_skipped": len(extraction.skipped),
+            "skipped_by_reason": dict(sorted(reasons.items())),
+            "songs": {split_name: len(split.assignment.songs_in(split_name)) for split_name in _splits.SPLITS},
+            "phrases": {split_name: len(split.examples[split_name]) for split_name in _splits.SPLITS},
+            "test_fallback_song": split.assignment.fallback_test_song,
+            "kept_file_stats": _summed_stats(extraction.kept),
+        }
+        songs[name] = [
+            {"song_id": result.song_id, "split": split.assignment.split_of[result.song_id],
+             "phrases": len(result.encoded.indices)}
+            for result in extraction.kept
+        ]
+        skipped.extend(
+            {"partition": name, "song_id": result.song_id, "reason": result.encoded.reason, "detail": result.encoded.detail}
+            for result in extraction.skipped
+        )
+    return {
+        "format": MANIFEST_FORMAT,
+        "format_version": MANIFEST_FORMAT_VERSION,
+        "partition_by": partition_by,
+        "encoder": encoder.name,
+        **encoder.manifest_fields(partition_by),
+        "library_versions": library_versions(),
+        "split": {
+            "seed": int(seed),
+            "test_ratio": float(test_ratio),
+            "method": "song-level: sha256(f'{seed}:{song_id}') -> uniform [0,1) < test_ratio; "
+            f"if a {partition_by} with >= 2 songs gets no test song, the song with the smallest value goes to test",
+        },
+        "partitions": partitions,
+        "songs": songs,
+        "skipped": skipped,
+        "shards": [dataclasses.asdict(shard) for shard in shards],
+    }
+
+
+# --------------------------------------------------------------------------- output folder
+
+
+def _check_output_folder(out_dir: Path, overwrite: bool) -> None:
+    """Refuses to replace a complete dataset (unless ``overwrite``) or any folder with foreign files."""
+    if not out_dir.exists():
+        return
+    if not out_dir.is_dir():
+        raise PrepareError(f"output path {out_dir} exists and is not a folder")
+    entries = sorted(path.name for path in out_dir.iterdir())
+    if not entries:
+        return
+    foreign = [name for name in entries if name != MANIFEST_NAME and not is_shard_file_name(name) and ".tmp-" not in name]
+    if foreign:
+        raise PrepareError(
+            f"output folder {out_dir} holds files that are not part of a prepared dataset "
+            f"({', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''}); refusing to replace it"
+        )
+    if not overwrite:
+        state = "a complete dataset" if MANIFEST_NAME in entries else "an incomplete dataset (no manifest)"
+        raise PrepareError(f"output folder {out_dir} already holds {state}; pass --overwrite (overwrite=True) to replace it")
+
+
+def _swap_into_place(staging: Path, out_dir: Path) -> None:
+    """Renames the finished staging folder to ``out_dir``, replacing an old dataset there."""
+    if out_dir.exists():
+        retired = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+        os.replace(out_dir, retired)
+        os.replace(staging, out_dir)
+        shutil.rmtree(retired, ignore_errors=True)
+    else:
+        os.replace(staging, out_dir)
+
+
+def prepare_dataset(
+    partition_dirs: Mapping[str, str | os.PathLike],
+    out_dir: str | os.PathLike,
+    encoder: Encoder,
+    *,
+    partition_by: str = DEFAULT_PARTITION_BY,
+    seed: int = _splits.DEFAULT_SEED,
+    test_ratio: float = _splits.DEFAULT_TEST_RATIO,
+    workers: int = 1,
+    shard_size: int = DEFAULT_SHARD_SIZE,
+    overwrite: bool = False,
+    progress: bool = False,
+) -> dict:
+    """Prepares a dataset folder from MIDI folders; the library form of ``python -m mst.prepare``.
+
+    Args:
+        partition_dirs: ``{partition name: folder}`` (names: lower-case letters, digits, ``_``).
+        out_dir: Dataset folder to create.
+        encoder: What the songs become, e.g.
+            ``mst.records.pianoroll_phrase_encoder.PianorollPhraseEncoder()``.
+        partition_by: What the partitions are (``"genre"``, ``"corpus"``, ...; recorded in the
+            manifest, and the pianoroll records name their partition feature after it).
+        seed: Split seed.
+        test_ratio: Fraction of songs held out for the test split.
+        workers: Extraction processes.
+        shard_size: Maximum records per shard.
+        overwrite: Replace an existing dataset in ``out_dir``.
+        progress: Show a progress bar.
+
+    Returns:
+        The manifest dict (also written to ``out_dir/manifest.json``).
+
+    Raises:
+        PrepareError: Bad arguments, missing/empty folders, an existing dataset without
+            ``overwrite``, or a partition that gave no example at all.
+    """
+    check_partition_by(partition_by)
+    out_dir = Path(out_dir).expanduser().resolve()
+    if shard_size < 1:
+        raise PrepareError(f"shard size must be >= 1, got {shard_size}")
+    if not 0.0 <= test_ratio < 1.0:
+        raise PrepareError(f"test ratio must be in [0, 1), got {test_ratio}")
+    try:
+        encoder.manifest_fields(partition_by)  # fails early for a label the records cannot carry
+    except ValueError as error:
+        raise PrepareError(str(error)) from error
+    _check_output_folder(out_dir, overwrite)
+    extractions = collect_partitions(partition_dirs, encoder, partition_by=partition_by, workers=workers, progress=progress)
+    for name, extraction in extractions.items():
+        if not extraction.kept:
+            reasons = Counter(result.encoded.reason for result in extraction.skipped)
+            raise PrepareError(
+                f"{partition_by} {name!r}: none of the {len(extraction.results)} MIDI files in {extraction.source_dir} "
+                f"gave a phrase (skipped: {dict(reasons)})"
+            )
+    splits = {name: split_partition(extraction, seed=seed, test_ratio=test_ratio) for name, extraction in extractions.items()}
+
+    _check_output_folder(out_dir, overwrite)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        shards = []
+        for name, split in splits.items():
+            for split_name in _splits.SPLITS:
+                shards.extend(encoder.write_shards(staging, name, split_name, split.examples[split_name],
+                                                   partition_by=partition_by, shard_size=shard_size))
+        manifest = build_manifest(extractions, splits, shards, encoder=encoder, partition_by=partition_by, seed=seed,
+                                  test_ratio=test_ratio)
+        write_manifest(staging, manifest)
+        _swap_into_place(staging, out_dir)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return manifest
+
+
+# --------------------------------------------------------------------------- report
+
+
+def format_summary(manifest: dict) -> str:
+    """A plain-text table: per partition, files found/kept/skipped by reason, songs and phrases per split.
+
+    Takes a manifest of either format version as :func:`mst.records.manifest.load_manifest` returns it.
+    """
+    infos = manifest["partitions"]
+    names = list(infos)
+    reasons = sorted({reason for info in infos.values() for reason in info["skipped_by_reason"]})
+    rows: list[tuple[str, list[str]]] = [
+        ("files found", [str(infos[n]["files_found"]) for n in names]),
+        ("files kept", [str(infos[n]["files_kept"]) for n in names]),
+        ("files skipped", [str(infos[n]["files_skipped"]) for n in names]),
+    ]
+    rows += [
+        (f"  skipped: {reason}", [str(infos[n]["skipped_by_reason"].get(reason, 0)) for n in names])
+        for reason in reasons
+    ]
+    rows += [
+        ("songs train / test", [f"{infos[n]['songs']['train']} / {infos[n]['songs']['test']}" for n in names]),
+        ("phrases train / test", [f"{infos[n]['phrases']['train']} / {infos[n]['phrases']['test']}" for n in names]),
+    ]
+    label_width = max(len(label) for label, _ in rows)
+    widths = [max(len(n), *(len(values[i]) for _, values in rows)) for i, n in enumerate(names)]
+    lines = ["  ".join([" " * label_width, *(n.rjust(w) for n, w in zip(names, widths))])]
+    lines += ["  ".join([label.ljust(label_width), *(v.rjust(w) for v, w in zip(values, widths))]) for label, values in rows]
+    label = manifest["partition_by"]
+    lines += [
+        f"{name}: no song fell into the test split by hash; moved {info['test_fallback_song']} there (tiny-{label} fallback)"
+        for name, info in infos.items()
+        if info["test_fallback_song"]
+    ]
+    return "\n".join(lines)
