@@ -231,6 +231,69 @@ def test_loss_formulas_against_numpy():
     np.testing.assert_allclose(float(d["d_loss"]), d_a + d_b + 2.0 * d_m, rtol=1e-5)
 
 
+def _numpy_bce(target, logits):
+    return float(np.mean(np.maximum(logits, 0) - logits * target + np.log1p(np.exp(-np.abs(logits)))))
+
+
+@pytest.mark.parametrize("cycle_loss", ["l1", "bce", "balanced_l1"])
+def test_cycle_identity_and_content_terms_against_numpy(cycle_loss):
+    gan = tiny_gan("base", lambda_cycle=3.0, cycle_loss=cycle_loss, identity_weight=0.5, content_weight=2.0)
+    batch = make_batch(4, mixed=False)
+    g = gan.compute_generator_losses(batch["a"], batch["b"], noise=None, training=False)
+    views = {d: keras.Model(gan.generator(d).input, gan.generator(d).get_layer("conv_out").output) for d in ("a2b", "b2a")}
+
+    def run(direction, x):  # (probabilities, logits)
+        return np.asarray(gan.generator(direction)(x, training=False)), np.asarray(views[direction](x, training=False))
+
+    def rec(target, output):
+        probabilities, logits = output
+        if cycle_loss == "l1":
+            return float(np.mean(np.abs(target - probabilities)))
+        if cycle_loss == "bce":
+            return _numpy_bce(target, logits)
+        rho = target.mean()
+        weights = target / (2 * rho) + (1 - target) / (2 * (1 - rho))
+        return float(np.mean(weights * np.abs(target - probabilities)))
+
+    fake_b, fake_a = run("a2b", batch["a"]), run("b2a", batch["b"])
+    cycle = 3.0 * (rec(batch["a"], run("b2a", fake_b[0])) + rec(batch["b"], run("a2b", fake_a[0])))
+    identity = 0.5 * (rec(batch["b"], run("a2b", batch["b"])) + rec(batch["a"], run("b2a", batch["a"])))
+    content = 2.0 * (rec(batch["a"], fake_b) + rec(batch["b"], fake_a))
+    np.testing.assert_allclose(float(g["cycle_loss"]), cycle, rtol=1e-4)
+    np.testing.assert_allclose(float(g["identity_loss"]), identity, rtol=1e-4)
+    np.testing.assert_allclose(float(g["content_loss"]), content, rtol=1e-4)
+    np.testing.assert_allclose(float(g["g_loss"]), float(g["g_adv_a2b"]) + float(g["g_adv_b2a"]) + cycle + identity + content, rtol=1e-4)
+    assert sorted(gan.loss_trackers) == ["content_loss", "cycle_loss", "d_a_loss", "d_b_loss", "d_loss", "g_adv_a2b", "g_adv_b2a", "g_loss", "identity_loss"]
+
+
+def test_bce_cycle_loss_keeps_a_gradient_where_the_sigmoid_saturates():
+    """The reason for the option: L1 on a saturated sigmoid passes (almost) no gradient to a missed note."""
+    from mst.models.cyclegan.cyclegan import reconstruction_loss
+
+    target = tf.constant([[1.0, 0.0]])
+    logits = tf.Variable([[-12.0, -12.0]])  # a confident "off" for a cell that should be on
+    grads = {}
+    for kind in ("l1", "bce"):
+        with tf.GradientTape() as tape:
+            loss = reconstruction_loss(kind, target, tf.sigmoid(logits), logits)
+        grads[kind] = abs(float(tape.gradient(loss, logits)[0, 0]))
+    assert grads["l1"] < 1e-4 < 0.4 < grads["bce"]
+    with pytest.raises(ValueError, match="needs the generator's logits"):
+        reconstruction_loss("bce", target, tf.sigmoid(logits))
+
+
+def test_objective_options_are_validated_and_serialized():
+    with pytest.raises(ValueError, match="cycle_loss must be one of"):
+        tiny_gan("base", cycle_loss="l2")
+    with pytest.raises(ValueError, match="identity_weight and content_weight must be >= 0"):
+        tiny_gan("base", content_weight=-1.0)
+    gan = tiny_gan("base", cycle_loss="bce", identity_weight=5.0, content_weight=2.0)
+    config = gan.get_config()
+    assert (config["cycle_loss"], config["identity_weight"], config["content_weight"]) == ("bce", 5.0, 2.0)
+    # the logit views share the generators' weights: nothing is saved twice
+    assert len(gan.weights) == len({id(w) for w in gan.weights}) == len(tiny_gan("base").weights)
+
+
 @pytest.mark.parametrize("mixed_generator_loss", [False, True])
 def test_mixed_discriminators_reach_generators_only_with_the_option(mixed_generator_loss):
     gan = tiny_gan("full", mixed_generator_loss=mixed_generator_loss)

@@ -338,4 +338,35 @@ def test_tiny_cyclegan_run_writes_logs_samples_and_resumes_mid_epoch(dataset, tm
     assert sorted(step for step, _ in events["train/g_loss"]) == [1, 2, 3, 4, 5, 6]  # continuous across the resume
     assert {plugin for _, plugin in events["train/learning_rate"]} == {"scalars"}
     assert {plugin for _, plugin in events["transfer/a2b"]} == {"images"}
+    # collapse monitor: one row per epoch (the resumed run rewrites none twice), PNG, TensorBoard
+    monitor = (run / "monitor.csv").read_text().splitlines()
+    header = monitor[0].split(",")
+    assert header[:2] == ["epoch", "step"] and {"cycle_loss", "cycle_loss_floor", "a2b_cycle_auc", "b2a_pitch_class_own", "b2a_target_sameness"} <= set(header)
+    assert [line.split(",")[:2] for line in monitor[1:]] == [["1", "3"], ["2", "6"]]
+    row = dict(zip(header, map(float, monitor[-1].split(","))))
+    assert 0 <= row["a2b_cycle_auc"] <= 1 and row["cycle_loss_floor"] > 0 and 0 < row["a2b_target_sameness"] <= 1
+    assert (run / "monitor.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert sorted(step for step, _ in read_events(run / "tensorboard" / "monitor")["monitor/a2b_cycle_auc"]) == [3, 6]
     assert not any(p.name.startswith(".") or ".tmp-" in p.name for p in run.rglob("*"))
+
+
+def test_collapse_monitor_warns_when_the_generators_write_silence(dataset, tmp_path, capsys):
+    from mst.models.cyclegan.cyclegan import build_cyclegan  # noqa: PLC0415
+    from mst.models.cyclegan.cyclegan_task import CollapseMonitor, cycle_loss_floor  # noqa: PLC0415
+
+    config = registry.get_config("cyclegan_tiny")
+    model = build_cyclegan(config)
+    for generator in model.generators:  # last conv to zero: sigmoid(0) = 0.5 everywhere, binarised (> 0.5) to silence
+        kernel = generator.get_layer("conv_out").kernel
+        kernel.assign(np.zeros(kernel.shape, np.float32))
+    state = TrainingState()
+    monitor = CollapseMonitor(model, config, dataset, tmp_path, state)
+    row = monitor.statistics()
+    assert row["a2b_nonempty_transfer"] == 0.0 and row["b2a_nonempty_cycle"] == 0.0 and row["a2b_cycle_auc"] == 0.5
+    assert row["a2b_transfer_sameness"] == 1.0 and row["a2b_target_sameness"] < 0.5  # silence is one texture; real phrases are not
+    monitor(0)
+    out = capsys.readouterr().out
+    assert "100% of transfers are silent" in out and "no better than silence" in out
+    assert cycle_loss_floor("l1", 0.25) == 0.25 and row["cycle_loss_floor"] == pytest.approx(
+        config.lambda_cycle * sum(float(np.mean(monitor.sources[d])) for d in ("a2b", "b2a"))
+    )

@@ -241,9 +241,32 @@ def _cpu_presets() -> dict[str, CycleGANConfig]:
     return presets
 
 
+RECOMMENDED_CPU_PRESET = "cyclegan_classical_pop_cpu_bce_content"
+"""The CPU preset that really transfers classical <-> pop (chosen by docs/results/cyclegan_arms.md)."""
+
+
 PRESETS: dict[str, CycleGANConfig] = {
     **_paper_presets(),
     **_cpu_presets(),
+    # The CPU preset of the shipped model: the CPU size with the two objective options that keep the
+    # music (BCE cycle on the logits, a content term of weight 2), trained on beat_grid data.
+    # Picked from five objective arms at an equal 300-step budget (docs/results/cyclegan_arms.md).
+    RECOMMENDED_CPU_PRESET: CycleGANConfig(
+        genre_a="classical",
+        genre_b="pop",
+        variant="base",
+        sigma_d=PAPER_SIGMA_D[("classical_pop", "base")],
+        cycle_loss="bce",
+        content_weight=2.0,
+        generator_filters=16,
+        generator_residual_blocks=10,
+        discriminator_filters=16,
+        batch_size=16,
+        epochs=6,
+        epoch_step=3,
+        checkpoint_every_steps=200,
+        name=RECOMMENDED_CPU_PRESET,
+    ),
     # Tests and the demo: partial, so the mixed discriminators and the pool are exercised.
     "cyclegan_tiny": CycleGANConfig(
         genre_a="jazz",
