@@ -42,7 +42,17 @@ def test_nine_paper_presets_with_the_papers_sigma_d():
         assert (cfg.lambda_cycle, cfg.gamma, cfg.pool_size, cfg.seed) == (10.0, 1.0, 50, 19)
         assert cfg.noise == "half_normal" and not cfg.pool_for_base and not cfg.mixed_generator_loss
         assert cfg.residual_relu_after_add
-    assert {n for n in registry.list_configs("cyclegan") if not n.endswith(("_cpu", "_tiny"))} == set(PAPER_SIGMA)
+    recommended = cyclegan_presets.RECOMMENDED_CPU_PRESET
+    assert {n for n in registry.list_configs("cyclegan") if not n.endswith(("_cpu", "_tiny")) and n != recommended} == set(PAPER_SIGMA)
+
+
+def test_the_recommended_cpu_preset_is_the_cpu_size_with_the_objective_options():
+    cfg = get_config(cyclegan_presets.RECOMMENDED_CPU_PRESET)
+    cpu = get_config("cyclegan_classical_pop_cpu")
+    assert (cfg.cycle_loss, cfg.content_weight, cfg.identity_weight) == ("bce", 2.0, 0.0)
+    assert (cfg.genre_a, cfg.genre_b, cfg.variant, cfg.sigma_d) == (cpu.genre_a, cpu.genre_b, cpu.variant, cpu.sigma_d)
+    assert (cfg.generator_filters, cfg.generator_residual_blocks, cfg.discriminator_filters, cfg.batch_size) == (16, 10, 16, 16)
+    assert cpu.cycle_loss == "l1" and cpu.content_weight == 0 and cpu.balancing == "random_per_epoch"
 
 
 def test_mixed_genres_are_derived_from_the_variant():
