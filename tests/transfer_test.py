@@ -719,3 +719,26 @@ def test_cli_script_runs_quietly_in_a_fresh_process(tiny_cyclegan, song_path, tm
     assert done.returncode == 0, done.stderr
     assert out.is_file() and f"wrote {out}" in done.stdout
     assert "oneDNN" not in done.stderr and "cpu_feature_guard" not in done.stderr
+
+
+def test_song_rules_keep_silence_silent_and_stop_at_the_last_note(tiny_cyclegan, tmp_path):
+    # notes in phrase 0 and phrase 2 only; phrase 1 (steps 64..127) is silent; the song ends at step 140
+    notes = [(60 + k % 12, 4 * k, 4 * k + 3) for k in range(16)] + [(64, 128, 140)]
+    song = write_pretty_midi_song(tmp_path / "gappy.mid", notes)
+    always_on = {"a2b": lambda x: np.ones(np.shape(x), np.float32)}  # the worst generator: every cell on
+    raw = transfer.transfer_song(song, always_on, direction="a2b", raw=True)
+    ruled = transfer.transfer_song(song, always_on, direction="a2b")
+    assert raw.transferred_roll[64:128].all() and raw.transferred_roll[140:].all()
+    assert not ruled.transferred_roll[64:128].any() and not ruled.transferred_roll[140:].any()
+    assert ruled.transferred_roll[:64].all() and ruled.transferred_roll[128:140].all()
+    assert ruled.warnings == []  # every source note is still sounding: kept
+
+
+def test_silent_or_unrecognisable_transfers_are_reported(tmp_path):
+    song = write_pretty_midi_song(tmp_path / "song.mid", [(60 + k % 12, 4 * k, 4 * k + 3) for k in range(32)])
+    silent = {"a2b": lambda x: np.zeros(np.shape(x), np.float32)}
+    result = transfer.transfer_song(song, silent, direction="a2b")
+    assert result.warnings == ["the transfer has no notes (the source has 32)"]
+    shifted = {"a2b": lambda x: np.roll(np.asarray(x, np.float32), 1, axis=2)}  # every note a semitone up
+    result = transfer.transfer_song(song, shifted, direction="a2b")
+    assert len(result.warnings) == 1 and "keeps 0 of the source's 32 notes" in result.warnings[0]

@@ -31,18 +31,22 @@ class NoShippedModel(FileNotFoundError):
     """The requested shipped model is not in this installation."""
 
 
+def _shipped_file(folders: dict, pair: str, file_name: str, what: str, flag: str) -> Path:
+    if pair not in folders:
+        raise NoShippedModel(f"no shipped {what} for {pair!r}; shipped: {', '.join(sorted(folders))}")
+    path = folders[pair] / file_name
+    if not path.is_file():
+        raise NoShippedModel(f"the shipped {pair} {what} is missing ({path}); reinstall mst or pass {flag}")
+    return path
+
+
 def shipped_generators(pair: str = DEFAULT_PAIR) -> Path:
     """The ``generator_a2b.keras`` of a shipped model (its sibling holds the other direction).
 
     Raises:
         NoShippedModel: No such pair, or its files are missing from this installation.
     """
-    if pair not in SHIPPED:
-        raise NoShippedModel(f"no shipped CycleGAN for {pair!r}; shipped: {', '.join(sorted(SHIPPED))}")
-    path = SHIPPED[pair] / "generator_a2b.keras"
-    if not path.is_file():
-        raise NoShippedModel(f"the shipped {pair} generators are missing ({path}); reinstall mst or pass --model")
-    return path
+    return _shipped_file(SHIPPED, pair, "generator_a2b.keras", "CycleGAN", "--model")
 
 
 def shipped_classifier(pair: str = DEFAULT_PAIR) -> Path:
@@ -51,9 +55,4 @@ def shipped_classifier(pair: str = DEFAULT_PAIR) -> Path:
     Raises:
         NoShippedModel: No such pair, or its file is missing from this installation.
     """
-    if pair not in CLASSIFIERS:
-        raise NoShippedModel(f"no shipped classifier for {pair!r}; shipped: {', '.join(sorted(CLASSIFIERS))}")
-    path = CLASSIFIERS[pair] / "classifier.keras"
-    if not path.is_file():
-        raise NoShippedModel(f"the shipped {pair} classifier is missing ({path}); reinstall mst or pass --classifier")
-    return path
+    return _shipped_file(CLASSIFIERS, pair, "classifier.keras", "classifier", "--classifier")
