@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -28,6 +27,21 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+
+def _save_weights_only(source: Path, target: Path) -> None:
+    """Re-saves a ``.keras`` model without its optimizer state (a compiled classifier's Adam slots
+    would triple its size), through a temporary name."""
+    import keras
+
+    from mst import export
+
+    model = export.load_keras(source)
+    plain = keras.Model.from_config(model.get_config())  # same architecture, never compiled
+    plain.set_weights(model.get_weights())
+    temporary = target.with_name(f".{target.stem}.tmp.keras")
+    plain.save(temporary)
+    temporary.replace(target)
 
 
 def ship(run: Path, classifier_run: Path) -> tuple[Path, Path]:
@@ -43,7 +57,7 @@ def ship(run: Path, classifier_run: Path) -> tuple[Path, Path]:
     ):
         folder.mkdir(parents=True, exist_ok=True)
         for name in files:
-            shutil.copyfile(source / name, folder / name)
+            _save_weights_only(source / name, folder / name)
         info = json.loads((source / "export.json").read_text())
         info["keras_files"] = list(files)
         info.pop("saved_model", None)  # only the .keras files ship (they load in safe mode)
@@ -221,11 +235,14 @@ def main(argv=None) -> int:
     content = content_against_random_pairs(args.data, generators, args.phrases)
     atomic.write_json(args.results / "cyclegan_classical_pop_shipped_content.json", content)
     model = song_transfer.load_model(generators_path)
+    from mst import records
+
+    policy = records.load_manifest(args.data)["phrase_options"].get("time_signature_policy", "strict")
     songs_dir = args.results / "cyclegan_classical_pop_shipped_songs"
     written = []
     for genre, direction in ((generators.genre_a, "a2b"), (generators.genre_b, "b2a")):
         for song in test_songs(args.data, genre, args.songs):
-            transfer = song_transfer.transfer_song(song, model, direction=direction, out_path=songs_dir / f"{song.stem}_{direction}.mid", plot=True, overwrite=True, cycle=True)
+            transfer = song_transfer.transfer_song(song, model, direction=direction, out_path=songs_dir / f"{song.stem}_{direction}.mid", plot=True, overwrite=True, cycle=True, time_signature_policy=policy)
             written.append({"song": song.name, "direction": direction, "notes_written": transfer.notes_written, "warnings": transfer.warnings, "seconds": transfer.timing["total"]})
     atomic.write_json(songs_dir / "songs.json", written)
     write_model_card(pretrained.SHIPPED["classical_pop"], args.run, args.data, result, content, written)
