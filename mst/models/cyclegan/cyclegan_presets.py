@@ -251,21 +251,8 @@ PRESETS: dict[str, CycleGANConfig] = {
     # The CPU preset of the shipped model: the CPU size with the two objective options that keep the
     # music (BCE cycle on the logits, a content term of weight 2), trained on beat_grid data.
     # Picked from five objective arms at an equal 300-step budget (docs/results/cyclegan_arms.md).
-    RECOMMENDED_CPU_PRESET: CycleGANConfig(
-        genre_a="classical",
-        genre_b="pop",
-        variant="base",
-        sigma_d=PAPER_SIGMA_D[("classical_pop", "base")],
-        cycle_loss="bce",
-        content_weight=2.0,
-        generator_filters=16,
-        generator_residual_blocks=10,
-        discriminator_filters=16,
-        batch_size=16,
-        epochs=6,
-        epoch_step=3,
-        checkpoint_every_steps=200,
-        name=RECOMMENDED_CPU_PRESET,
+    RECOMMENDED_CPU_PRESET: _cpu_presets()["cyclegan_classical_pop_cpu"].replace(
+        cycle_loss="bce", content_weight=2.0, epochs=6, epoch_step=3, checkpoint_every_steps=200, name=RECOMMENDED_CPU_PRESET
     ),
     # Tests and the demo: partial, so the mixed discriminators and the pool are exercised.
     "cyclegan_tiny": CycleGANConfig(
