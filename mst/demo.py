@@ -80,6 +80,7 @@ def run_demo(out: Path, *, epochs: int, fresh: bool) -> dict[str, Path]:
     from mst.models.cyclegan import song_transfer as transfer  # noqa: PLC0415
 
     t = _step("2/5 transfer embedded songs with the shipped classical <-> pop model (no training)")
+    print("    (most embedded songs were in the shipped model's training data; transfers of held-out songs: docs/results/)")
     model = transfer.load_model(pretrained.shipped_generators())
     transfers = out / "transfers"
     for genre, direction in ((GENRE_A, f"{GENRE_A}2{GENRE_B}"), (GENRE_B, f"{GENRE_B}2{GENRE_A}")):
