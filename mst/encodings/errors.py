@@ -7,13 +7,14 @@ carry the file and a machine-readable reason, which batch jobs write to their re
 
 from __future__ import annotations
 
-import os
 import re
+
+from mst.errors import FileReasonError
 
 _REASON = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
-class EncodingError(Exception):
+class EncodingError(FileReasonError):
     """A song that an encoding cannot represent.
 
     Attributes:
@@ -29,14 +30,7 @@ class EncodingError(Exception):
         ('too_long', 'a.mid: too_long (4000 grid steps > limit 3999)')
     """
 
-    def __init__(self, path: str | os.PathLike, reason: str, detail: str = ""):
+    @classmethod
+    def check_reason(cls, reason: str) -> None:
         if not isinstance(reason, str) or not _REASON.match(reason):
             raise ValueError(f"EncodingError reason must be a snake_case code, got {reason!r}")
-        self.path = str(path)
-        self.reason = reason
-        self.detail = detail
-        super().__init__(f"{self.path}: {reason}" + (f" ({detail})" if detail else ""))
-
-    def __reduce__(self):
-        # Exceptions pickle through their args; keep the three fields across process pools.
-        return (type(self), (self.path, self.reason, self.detail))

@@ -51,6 +51,7 @@ import numpy as np
 import symusic
 
 from mst import atomic
+from mst.errors import FileReasonError
 
 if TYPE_CHECKING:  # heavy optional imports, only for annotations
     import pretty_midi
@@ -81,7 +82,7 @@ MIDI_DEFAULT_QPM = 120.0  # what the SMF spec assumes before the first tempo eve
 MIDI_ERROR_REASONS = frozenset({"unreadable", "empty_file", "not_midi", "absurd_ticks", "absurd_tempo"})
 
 
-class MidiError(Exception):
+class MidiError(FileReasonError):
     """A MIDI file that cannot be turned into a :class:`Song`.
 
     Attributes:
@@ -91,17 +92,10 @@ class MidiError(Exception):
         detail: Human-readable explanation.
     """
 
-    def __init__(self, path: str | os.PathLike, reason: str, detail: str = ""):
+    @classmethod
+    def check_reason(cls, reason: str) -> None:
         if reason not in MIDI_ERROR_REASONS:
             raise ValueError(f"unknown MidiError reason {reason!r}; expected one of {sorted(MIDI_ERROR_REASONS)}")
-        self.path = str(path)
-        self.reason = reason
-        self.detail = detail
-        super().__init__(f"{self.path}: {reason}" + (f" ({detail})" if detail else ""))
-
-    def __reduce__(self):
-        # Exceptions pickle through their args; keep the three fields across process pools.
-        return (type(self), (self.path, self.reason, self.detail))
 
 
 @dataclasses.dataclass

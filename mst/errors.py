@@ -1,0 +1,41 @@
+"""The base of mst's per-file errors: a file, a machine-readable reason, a human-readable detail.
+
+Batch jobs write ``reason`` to their reports unchanged and show the message to the user; the
+errors pickle with all three fields, so they cross process pools intact. Each layer subclasses
+:class:`FileReasonError` and says which reasons it may carry (:meth:`FileReasonError.check_reason`).
+
+Example:
+    >>> import pickle
+    >>> error = pickle.loads(pickle.dumps(FileReasonError("a.mid", "too_long", "4000 steps")))
+    >>> error.path, error.reason, str(error)
+    ('a.mid', 'too_long', 'a.mid: too_long (4000 steps)')
+"""
+
+from __future__ import annotations
+
+import os
+
+
+class FileReasonError(Exception):
+    """A file that a layer of mst cannot handle, with a machine-readable reason.
+
+    Attributes:
+        path: The file, as given (``""`` for data built in memory).
+        reason: Machine-readable code (see the subclass).
+        detail: Human-readable explanation.
+    """
+
+    def __init__(self, path: str | os.PathLike, reason: str, detail: str = ""):
+        self.check_reason(reason)
+        self.path = str(path)
+        self.reason = reason
+        self.detail = detail
+        super().__init__(f"{self.path}: {reason}" + (f" ({detail})" if detail else ""))
+
+    @classmethod
+    def check_reason(cls, reason: str) -> None:
+        """Raises ``ValueError`` for a reason this error may not carry (the base accepts any)."""
+
+    def __reduce__(self):
+        # Exceptions pickle through their args; keep the three fields across process pools.
+        return (type(self), (self.path, self.reason, self.detail))
