@@ -20,6 +20,9 @@ One subcommand per model family, plus sweeps:
     python evaluate.py sweep --runs reports/cp_base reports/cp_partial reports/cp_full \\
         --layout variants --out reports/cp_sweep
 
+    # the generative families: one subcommand each (``Family.evaluate`` in mst.registry), e.g.
+    python evaluate.py attention-rnn --help
+
 Each mode prints the path of the markdown report it wrote. Exit status: 0 success; 1 the evaluation
 failed while running (a model raised an error or produced NaN); 2 bad usage or unusable inputs
 (missing model, classifier or dataset, a genre the dataset lacks, an empty test split, genres that
@@ -217,6 +220,16 @@ def parse(argv: Sequence[str]) -> tuple[Callable[[argparse.Namespace], str], arg
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status (see the module docstring)."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] not in SUBCOMMANDS and not argv[0].startswith("-"):
+        from mst import registry  # noqa: PLC0415  (no TensorFlow)
+        from mst.config import ConfigError  # noqa: PLC0415
+
+        try:
+            entry = registry.family_for_command(argv[0], "evaluate")
+        except ConfigError as error:
+            print(f"{PROG}: error: {error} (or one of {', '.join(SUBCOMMANDS)})", file=sys.stderr)
+            return EXIT_USAGE
+        return int(entry.resolve("evaluate")(argv[1:]))
     try:
         runner, args = parse(argv)
     except SystemExit as stop:  # argparse: --help (0) or bad usage (2, message already printed)

@@ -5,7 +5,8 @@ genre -> transfer embedded songs both ways with the **shipped** classical <-> po
 before/after PNG each, no training needed) -> train the tiny CycleGAN preset briefly (to exercise
 training, the collapse monitor and the export) -> evaluate the shipped model with the shipped
 genre classifier on the embedded test split (the paper's table, content preservation, collapse
-figures) -> print where everything is.
+figures) -> each generative family's short demo (``Family.demo`` in :mod:`mst.registry`) -> print where
+everything is.
 
 Usage:
     python -m mst.demo --out demo_out [--epochs 6] [--fresh]
@@ -120,6 +121,14 @@ def run_demo(out: Path, *, epochs: int, fresh: bool) -> dict[str, Path]:
     print(f"    S_tot^D = {strength.total:.1f} % on the embedded test phrases (see the report for content preservation and collapse figures)")
     artifacts["report"] = paths["report"]
     _done(t)
+
+    from mst import registry  # noqa: PLC0415
+
+    # The generative families: each registers a short demo of its own (Family.demo).
+    for entry in registry.families_with("demo"):
+        t = _step(f"4+/5 {entry.display_name}: {entry.description}")
+        artifacts.update(entry.resolve("demo")(out / entry.name, fresh=fresh))
+        _done(t)
 
     _step("5/5 where things are")
     width = max(len(k) for k in artifacts)

@@ -54,6 +54,14 @@ class Family:
             its ``.keras`` files load).
         display_name: How messages name the family ("a CycleGAN run").
         description: One line for ``--list-presets``.
+        cli_name: The family's subcommand name in ``generate.py`` / ``evaluate.py``
+            (``"attention-rnn"``); ``None`` for families that predate the subcommand tables.
+        generate: ``"module:function"`` ``(argv) -> exit status`` run by ``generate.py CLI_NAME``,
+            or ``None`` (the family generates nothing on its own).
+        evaluate: ``"module:function"`` ``(argv) -> exit status`` run by ``evaluate.py CLI_NAME``,
+            or ``None`` (``evaluate.py`` has its own subcommands for the older families).
+        demo: ``"module:function"`` ``(out_dir: Path, *, fresh: bool) -> {name: Path}`` that
+            ``make demo`` runs after the CycleGAN steps, or ``None``.
     """
 
     name: str
@@ -66,10 +74,21 @@ class Family:
     run_exporter: str
     keras_modules: tuple[str, ...]
     description: str
+    cli_name: str | None = None
+    generate: str | None = None
+    evaluate: str | None = None
+    demo: str | None = None
 
     def resolve(self, attribute: str):
-        """Imports and returns the object named by ``task`` or ``loader``."""
-        module, _, name = getattr(self, attribute).partition(":")
+        """Imports and returns the object named by ``task``, ``loader``, ``generate``, ...
+
+        Raises:
+            ConfigError: The family has no such entry point (the field is ``None``).
+        """
+        target = getattr(self, attribute)
+        if target is None:
+            raise ConfigError(f"the {self.display_name} family has no {attribute!r} entry point")
+        module, _, name = target.partition(":")
         return getattr(importlib.import_module(module), name)
 
 
@@ -180,6 +199,24 @@ def save_config(config: ConfigBase, path: str | os.PathLike) -> Path:
 def load_config(path: str | os.PathLike) -> ConfigBase:
     """Reads a file written by :func:`save_config`."""
     return config_from_json(Path(path).read_text(encoding="utf-8"))
+
+
+def families_with(entry_point: str) -> list[Family]:
+    """The families that define ``entry_point`` (``"generate"``, ``"evaluate"``, ``"demo"``), in order."""
+    return [entry for entry in FAMILIES if getattr(entry, entry_point) is not None]
+
+
+def family_for_command(cli_name: str, entry_point: str) -> Family:
+    """The family whose subcommand is ``cli_name`` and that defines ``entry_point``.
+
+    Raises:
+        ConfigError: No such subcommand (the message lists the known ones).
+    """
+    known = families_with(entry_point)
+    for entry in known:
+        if cli_name == entry.cli_name:
+            return entry
+    raise ConfigError(f"unknown model family {cli_name!r}; known: {', '.join(entry.cli_name for entry in known) or 'none'}")
 
 
 def task_for(config):
