@@ -21,10 +21,17 @@ def _stderr_fd_silenced():
         os.close(devnull)
 
 
+class TensorFlowMissingError(ImportError):
+    """TensorFlow is not installed (mst takes it from one extra: ``mst[cpu]`` or ``mst[gpu]``)."""
+
+
 def import_tensorflow():
     """Imports TensorFlow with its start-up chatter silenced and returns the module.
 
     Python exceptions still propagate; only the C++ banner lines are dropped.
+
+    Raises:
+        TensorFlowMissingError: TensorFlow is not installed (the message says what to install).
     """
     # Already imported: return before touching os.environ, which AutoGraph cannot convert when this
     # is called from inside tf.data map functions.
@@ -33,5 +40,13 @@ def import_tensorflow():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     warnings.filterwarnings("ignore", message="Couldn't find ffmpeg or avconv", category=RuntimeWarning)
     with _stderr_fd_silenced():
-        import tensorflow as tf  # noqa: PLC0415
+        try:
+            import tensorflow as tf  # noqa: PLC0415
+        except ModuleNotFoundError as error:
+            if error.name != "tensorflow":
+                raise
+            raise TensorFlowMissingError(
+                "TensorFlow is not installed: install mst with one of its extras, "
+                "pip install 'mst[cpu]' (CPU) or pip install 'mst[gpu]' (Linux, NVIDIA GPU)"
+            ) from None
     return tf
