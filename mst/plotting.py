@@ -354,3 +354,18 @@ def save_curve_panels_png(
     if title:
         figure.suptitle(title, fontsize=10)
     return save_figure(figure, path, dpi)
+
+
+def save_spectrogram_png(path, decibels: np.ndarray, *, seconds: float, max_hz: float, title: str = "", dpi: int = DEFAULT_DPI) -> str:
+    """A spectrogram image: ``decibels`` is ``[frequency bins, frames]`` from 0 Hz to ``max_hz``."""
+    figure = Figure(figsize=(min(_MAX_FIGURE_WIDTH_INCHES, max(6.0, seconds / 4)), 3.5))
+    axes = figure.add_subplot()
+    top = float(np.max(decibels)) if decibels.size else 0.0
+    image = axes.imshow(decibels, origin="lower", aspect="auto", cmap="magma", vmin=top - 80, vmax=top, extent=(0, seconds, 0, max_hz))
+    axes.set_xlabel("time (s)")
+    axes.set_ylabel("frequency (Hz)")
+    if title:
+        axes.set_title(title)
+    figure.colorbar(image, ax=axes, label="dB")
+    figure.tight_layout()
+    return save_figure(figure, path, dpi)

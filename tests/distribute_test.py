@@ -110,7 +110,77 @@ def test_strategy_names_map_to_tf_distribute_strategies(tmp_path):
         "default": ["_DefaultDistributionStrategy", 1],
         "one_device": ["OneDeviceStrategy", 1],
         "mirrored": ["MirroredStrategy", 3],
-        "multi_worker": ["CollectiveAllReduceStrategy", 1],
+        "multi_worker": ["NestedReduceMultiWorkerMirroredStrategy", 1],
     }
     assert lines[-2] == "4"
     assert lines[-1] == "mixed_float16 float32"
+
+
+# --------------------------------------------------------------------------- two worker processes
+
+
+def free_ports(count: int) -> list[int]:
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("localhost", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def start_workers(args, ports) -> list[subprocess.Popen]:
+    workers = []
+    for index in range(len(ports)):
+        env = environment()
+        env["TF_CONFIG"] = json.dumps({"cluster": {"worker": [f"localhost:{port}" for port in ports]}, "task": {"type": "worker", "index": index}})
+        workers.append(subprocess.Popen([sys.executable, str(REPO / "train.py"), *map(str, args)], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    return workers
+
+
+def wait_for_checkpoint(run_dir: Path, workers, timeout: float = 400) -> int:
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        progress = run_dir / "progress.json"
+        if progress.is_file():
+            return json.loads(progress.read_text())["global_step"]
+        failed = [worker for worker in workers if worker.poll() is not None]
+        assert not failed, failed[0].communicate()[1][-3000:]
+        time.sleep(0.5)
+    raise AssertionError(f"no checkpoint in {run_dir} after {timeout} s")
+
+
+@pytest.mark.slow
+def test_two_worker_processes_train_agree_on_the_weights_and_resume_after_a_worker_is_killed(tmp_path):
+    """`--strategy multi_worker` as two processes on localhost (the path users scale out with)."""
+    data = write_random_dataset(tmp_path / "data")
+    run_dir = tmp_path / "run"
+    args = ["--preset", "cyclegan_tiny", "--strategy", "multi_worker", "--data", data, "--out", run_dir, "--max-steps", 6, "--checkpoint-every-steps", 2, "--verbose", 0]
+
+    first = start_workers(args, free_ports(2))
+    assert wait_for_checkpoint(run_dir, first) >= 2
+    first[1].kill()  # kill -9 of the non-chief worker
+    first[1].communicate(timeout=60)
+    _, chief_error = first[0].communicate(timeout=300)
+    assert first[0].returncode == 3, chief_error[-3000:]  # the chief stops with a resume hint, no hang
+    assert "start every worker again" in chief_error and "Traceback" not in chief_error
+
+    second = start_workers(args, free_ports(2))
+    outputs = []
+    for worker in second:
+        stdout, stderr = worker.communicate(timeout=600)
+        assert worker.returncode == 0, stderr[-3000:]
+        outputs.append(stdout)
+    assert all("CollectiveAllReduce" in out or "MultiWorkerMirrored" in out for out in outputs), outputs
+    assert "resuming" in outputs[0] and "resuming" in outputs[1]  # both restored the chief's checkpoint
+    fingerprints = [line.split("fingerprint ")[1].split()[0] for out in outputs for line in out.splitlines() if "weights fingerprint" in line]
+    assert len(fingerprints) == 2 and fingerprints[0] == fingerprints[1], outputs
+    # Only the chief writes the run: its checkpoints reach the last step, the export is its alone.
+    assert json.loads((run_dir / "progress.json").read_text())["global_step"] == 6
+    assert (run_dir / "export").is_dir() and not (run_dir / "workers").exists()
+    assert "exported to" in outputs[0] and "exported to" not in outputs[1]

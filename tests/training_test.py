@@ -48,6 +48,18 @@ def read_events(log_dir) -> dict[str, list[tuple[int, str]]]:
     return events
 
 
+def read_scalars(log_dir, tag: str) -> dict[int, float]:
+    """``{step: value}`` of one scalar tag under ``log_dir`` (the last write of a step wins)."""
+    values = {}
+    for path in sorted(Path(log_dir).glob("events.out.tfevents.*")):
+        for record in tf.data.TFRecordDataset(str(path)):
+            event = tf.compat.v1.Event.FromString(record.numpy())
+            for value in event.summary.value:
+                if value.tag == tag:
+                    values[event.step] = float(tf.make_ndarray(value.tensor))
+    return values
+
+
 # ------------------------------------------------------------------------------------- step plan
 
 
@@ -338,6 +350,16 @@ def test_tiny_cyclegan_run_writes_logs_samples_and_resumes_mid_epoch(dataset, tm
     assert sorted(step for step, _ in events["train/g_loss"]) == [1, 2, 3, 4, 5, 6]  # continuous across the resume
     assert {plugin for _, plugin in events["train/learning_rate"]} == {"scalars"}
     assert {plugin for _, plugin in events["transfer/a2b"]} == {"images"}
+    assert {plugin for _, plugin in events["transfer_audio/b2a"]} == {"audio"} and {3, 6} <= {step for step, _ in events["transfer_audio/b2a"]}
+    # train/<loss> is each step's own value, train_epoch_mean/<loss> Keras' running mean (= history.csv)
+    means = {int(line.split(",")[0]): float(line.split(",")[rows[0].split(",").index("g_loss")]) for line in rows[1:]}
+    values = read_scalars(run / "tensorboard", "train/g_loss")
+    assert read_scalars(run / "tensorboard", "train_epoch_mean/g_loss") == pytest.approx(means, rel=1e-6)
+    for step in (1, 2, 3, 4, 5, 6):
+        within = (step - 1) % 3 + 1
+        own = within * means[step] - (within - 1) * (means[step - 1] if within > 1 else 0.0)
+        assert values[step] == pytest.approx(own, rel=1e-4, abs=1e-5), step
+    assert values[2] != pytest.approx(means[2], rel=1e-6)  # a step's value is not the running mean
     # collapse monitor: one row per epoch (the resumed run rewrites none twice), PNG, TensorBoard
     monitor = (run / "monitor.csv").read_text().splitlines()
     header = monitor[0].split(",")

@@ -6,15 +6,21 @@
 
 The subcommands are the families of :mod:`mst.registry` that define a ``generate`` entry point
 (``Family.generate``); each parses its own arguments (``python generate.py FAMILY --help``).
-Exit status: 0 success; 1 generation failed while running; 2 bad usage or unusable inputs.
+Every subcommand also takes ``--audio PATH`` (a ``.wav`` for one output, else a folder) and
+``--soundfont PATH|sine`` (:mod:`mst.audio`): the MIDI files the family wrote under ``--out`` are
+rendered after it finishes. Exit status: 0 success; 1 generation failed while running; 2 bad usage
+or unusable inputs.
 
 Nothing heavy is imported before the subcommand is known, so ``--help`` is instant.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
+import time
 from collections.abc import Sequence
+from pathlib import Path
 
 PROG = "generate.py"
 EXIT_USAGE = 2
@@ -42,7 +48,59 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    return int(entry.resolve("generate")(argv[1:]))
+    family_argv, audio_args = _split_audio_arguments(argv[1:])
+    from mst import audio  # noqa: PLC0415  (no TensorFlow)
+
+    try:
+        soundfont = audio.check_audio_arguments(audio_args)  # before any model loads
+    except audio.AudioError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    out = _out_argument(family_argv)
+    started = time.time()
+    status = int(entry.resolve("generate")(family_argv))
+    if status != 0 or soundfont is None:
+        return status
+    written = _midi_written(out, since=started)
+    if not written:
+        print(f"{PROG}: --audio: no MIDI file was written under {out}", file=sys.stderr)
+        return 1
+    try:
+        audio.render_for_cli(written, audio_args, soundfont, relative_to=out if out.is_dir() else None)
+    except audio.AudioError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _split_audio_arguments(argv: list[str]):
+    """``(the family's arguments, the --audio/--soundfont namespace)``: rendering is generic."""
+    parser = argparse.ArgumentParser(add_help=False)
+    from mst import audio  # noqa: PLC0415
+
+    audio.add_audio_arguments(parser)
+    known, rest = parser.parse_known_args(argv)
+    if "-h" in rest or "--help" in rest:
+        print("every family also takes --audio PATH (.wav or folder) and --soundfont PATH|sine (see mst.audio)")
+    return rest, known
+
+
+def _out_argument(argv: list[str]) -> Path | None:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--out")
+    known, _ = parser.parse_known_args(argv)
+    return None if known.out is None else Path(known.out).expanduser()
+
+
+def _midi_written(out: Path | None, *, since: float) -> list[Path]:
+    """The MIDI files a generation wrote: ``--out`` itself, or those under the ``--out`` folder."""
+    if out is None:
+        return []
+    if out.is_file():
+        return [out]
+    if not out.is_dir():
+        return []
+    return sorted(p for p in out.rglob("*") if p.suffix.lower() in (".mid", ".midi") and p.stat().st_mtime >= since - 1)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,8 @@ Running the same command again resumes the run at its newest checkpoint (kill -9
 See ``mst/training/driver.py`` for GPU, multi-GPU, multi-worker and TPU notes.
 
 Exit status: 0 done, 1 training stopped on a non-finite loss, 2 bad arguments, config, dataset,
-run folder or device setup (the message says which).
+run folder or device setup (the message says which), 3 a worker of a multi-worker run was lost
+(start every worker again to resume).
 """
 
 from __future__ import annotations
@@ -119,10 +120,15 @@ def main(argv=None) -> int:
         )
     except ValueError as error:  # bad --max-steps, --checkpoint-every-steps, ...
         return _fail(str(error))
+    from mst.training.driver import WorkerLostError  # noqa: PLC0415
+
     try:
         result = train(config, args.data, args.out, options, preset=args.preset)
     except expected_errors as error:
         return _fail(str(error))
+    except WorkerLostError as error:
+        print(f"train.py: error: {error}", file=sys.stderr)
+        return 3
     if result.stopped_on_nan is not None:
         name, value = result.stopped_on_nan
         print(

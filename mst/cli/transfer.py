@@ -117,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="exit 1 when a transfer is silent or keeps under 10%% of the source's notes, or (folder mode) any file was skipped",
     )
+    from mst import audio  # noqa: PLC0415  (no TensorFlow)
+
+    audio.add_audio_arguments(parser)
     return parser
 
 
@@ -166,6 +169,14 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("a folder input needs --out DIR")
     if folder_mode and Path(args.out).exists() and not Path(args.out).is_dir():
         parser.error(f"--out {args.out} is a file; a folder input needs an output folder")
+
+    from mst import audio  # noqa: PLC0415
+
+    try:
+        soundfont = audio.check_audio_arguments(args)  # before the model loads: fail fast
+    except audio.AudioError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_USAGE
 
     from mst.runtime import import_tensorflow  # noqa: PLC0415
 
@@ -227,6 +238,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {err}", file=sys.stderr)
             return EXIT_FAILED
         print(_describe(result))
+        try:
+            audio.render_for_cli([result.output_path], args, soundfont)
+        except audio.AudioError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return EXIT_FAILED
         return EXIT_FAILED if args.strict and result.warnings else EXIT_OK
 
     try:
@@ -246,6 +262,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no .mid/.midi files under {source}", file=sys.stderr)
         return EXIT_FAILED
     print(report.summary())
+    try:
+        audio.render_for_cli([r.output_path for r in report.results], args, soundfont, relative_to=Path(args.out))
+    except audio.AudioError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return EXIT_FAILED
     if args.strict and (report.skipped or any(r.warnings for r in report.results)):
         return EXIT_FAILED
     return EXIT_OK

@@ -140,6 +140,13 @@ class LossHistory(keras.callbacks.Callback):
             row[name] = _as_float(function())
         self.rows.append(row)
 
+    def row_at(self, step: int) -> dict[str, float] | None:
+        """The logged values of global step ``step`` (``None`` if it is not in the history)."""
+        for row in reversed(self.rows):
+            if row.get("step") == step:
+                return {key: value for key, value in row.items() if key not in ("step", "epoch")}
+        return None
+
     def columns(self) -> list[str]:
         """CSV columns: ``step``, ``epoch``, then every other name in order of first appearance."""
         names: dict[str, None] = {"step": None, "epoch": None}
@@ -178,7 +185,10 @@ class LossHistory(keras.callbacks.Callback):
 
 
 class TensorBoardLogger(keras.callbacks.Callback):
-    """TensorBoard scalars per step and images per epoch, numbered by the run's global step.
+    """TensorBoard scalars per step and images / audio per epoch, numbered by the run's global step.
+
+    Per step it logs each loss's own value (``train/<name>``) and Keras' running epoch mean
+    (``train_epoch_mean/<name>``); with ``steps_per_epoch`` unknown only the mean.
 
     Keras' own ``TensorBoard`` callback counts batches from zero in every ``fit`` call; training is
     split into one ``fit`` per epoch (and resumed runs start mid-way), so this one uses the global
@@ -188,13 +198,19 @@ class TensorBoardLogger(keras.callbacks.Callback):
         log_dir: Event file folder (``run_dir/tensorboard``).
         state: The run's training state.
         extra_scalars: Name -> function returning a float, logged with every step (e.g. LR).
-        images: Function returning ``{name: float [N, H, W, C] in [0, 1]}``, logged at epoch ends.
+        images: Function returning ``{name: float [N, H, W, C] in [0, 1]}`` (or
+            :class:`mst.training.summaries.Audio` clips), logged at epoch ends.
         image_every_epochs: Log images every this many epochs (and at the last one).
         total_epochs: Epochs of the whole run.
+        steps_per_epoch: Steps of one epoch (needed for the per-step values).
+        history: The run's :class:`LossHistory` (the running means before a resumed step).
     """
 
-    def __init__(self, log_dir, state: TrainingState, *, extra_scalars=None, images: Callable[[], dict] | None = None, image_every_epochs: int = 1, total_epochs: int = 1):
+    def __init__(self, log_dir, state: TrainingState, *, extra_scalars=None, images: Callable[[], dict] | None = None, image_every_epochs: int = 1, total_epochs: int = 1, steps_per_epoch: int | None = None, history=None):
         super().__init__()
+        self.steps_per_epoch = steps_per_epoch
+        self.history = history
+        self._means = None
         self.writer = import_tensorflow().summary.create_file_writer(str(log_dir))
         self.state = state
         self.extra_scalars = dict(extra_scalars or {})
@@ -202,19 +218,40 @@ class TensorBoardLogger(keras.callbacks.Callback):
         self.image_every_epochs = max(1, image_every_epochs)
         self.total_epochs = total_epochs
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._means = None  # a new fit call (one per epoch, or the rest of a resumed one)
+
     def on_train_batch_end(self, batch, logs=None):
         step = self.state.step + 1
         with self.writer.as_default(step=step):
-            for name, value in (logs or {}).items():
-                summaries.write_scalar(f"train/{name}", _as_float(value), step)
+            means = {name: _as_float(value) for name, value in (logs or {}).items()}
+            for name, value in means.items():
+                summaries.write_scalar(f"train_epoch_mean/{name}", value, step)
+            # Keras logs each metric's running mean since the epoch began; the step's own value is
+            # k * mean_k - (k - 1) * mean_(k-1), with k the batches of this epoch so far (resumed
+            # epochs continue their restored means, whose last values the loss history holds).
+            within = (step - 1) % self.steps_per_epoch + 1 if self.steps_per_epoch else None
+            previous = self._means
+            if within == 1:
+                previous = {name: 0.0 for name in means}
+            elif previous is None and self.history is not None:
+                previous = self.history.row_at(step - 1)
+            if within is not None and previous is not None:
+                for name, value in means.items():
+                    if name in previous:
+                        summaries.write_scalar(f"train/{name}", within * value - (within - 1) * previous[name], step)
+            self._means = means
             for name, function in self.extra_scalars.items():
                 summaries.write_scalar(f"train/{name}", float(function()), step)
 
     def on_epoch_end(self, epoch, logs=None):
         if self.images is not None and ((epoch + 1) % self.image_every_epochs == 0 or epoch + 1 == self.total_epochs):
             with self.writer.as_default(step=self.state.step):
-                for name, image in self.images().items():
-                    summaries.write_images(name, image, self.state.step)
+                for name, value in self.images().items():
+                    if isinstance(value, summaries.Audio):
+                        summaries.write_audio(name, value, self.state.step)
+                    else:
+                        summaries.write_images(name, value, self.state.step)
         self.writer.flush()
 
     def on_train_end(self, logs=None):
@@ -312,3 +349,142 @@ class CheckpointEverySteps(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if not self.model.stop_training:
             self.save_now()
+
+
+class ValidationMonitor(keras.callbacks.Callback):
+    """Per-epoch validation, best checkpoint and early stopping, for tasks that ask for it.
+
+    Built by :func:`mst.training.driver.train` from a task's optional ``validation(model,
+    context)`` (a :class:`mst.training.driver.Validation`); tasks without that method never meet
+    this callback. At the end of every ``every_epochs``-th complete epoch it
+
+    * evaluates the model on the validation dataset (``model.evaluate``) and logs each result as
+      ``val_<name>``: into the epoch's last ``history.csv`` row (so ``history.json`` and
+      ``loss_curves.png`` show it) and to TensorBoard (``validation/val_<name>``);
+    * compares the monitored value (a ``val_*`` result, or a training log such as ``loss``, the
+      book's monitor) with the best so far, kept in :attr:`TrainingState.best_metric` (so it is in
+      every checkpoint; ``-inf`` = none yet); on improvement it saves the model's weights under
+      ``RUN_DIR/best/`` and writes ``best.json``;
+    * counts evaluated epochs without improvement; after ``patience`` of them :attr:`stopped`
+      becomes true and the driver ends the run after this epoch's checkpoint.
+
+    The epochs already evaluated are re-read from the restored ``history.csv`` rows, so a run
+    killed (``kill -9`` included) and resumed continues with the same best value and count.
+
+    Args:
+        validation: What to monitor (:class:`mst.training.driver.Validation`).
+        state: The run's training state.
+        history: The run's :class:`LossHistory` (already loaded up to the restored step).
+        run_dir: This process's run folder.
+        steps_per_epoch: Steps of one full epoch.
+        total_epochs: Epochs of the run.
+        log_dir: TensorBoard folder.
+    """
+
+    def __init__(self, validation, state: TrainingState, history: LossHistory, run_dir, *, steps_per_epoch: int, total_epochs: int, log_dir):
+        super().__init__()
+        from mst.training.run_dir import BEST_DIR_NAME, BEST_INFO_NAME  # noqa: PLC0415
+
+        tf = import_tensorflow()
+        self.validation = validation
+        self.state = state
+        self.history = history
+        self.run_dir = Path(run_dir)
+        self.steps_per_epoch = steps_per_epoch
+        self.total_epochs = total_epochs
+        self.best_dir = self.run_dir / BEST_DIR_NAME
+        self.best_info = self.run_dir / BEST_INFO_NAME
+        self.writer = tf.summary.create_file_writer(str(Path(log_dir) / "validation"))
+        self._manager = None
+        self.evaluated: list[tuple[int, float]] = []
+        for row in history.rows:
+            if row["step"] % steps_per_epoch == 0:
+                epoch = row["step"] // steps_per_epoch - 1
+                if self._due(epoch) and validation.monitor in row:
+                    self.evaluated.append((epoch, float(row[validation.monitor])))
+
+    def _due(self, epoch: int) -> bool:
+        return (epoch + 1) % self.validation.every_epochs == 0 or epoch + 1 == self.total_epochs
+
+    @property
+    def best(self) -> float | None:
+        """Best monitored value so far (``None`` before the first evaluation)."""
+        value = float(self.state.best_metric.numpy())
+        return None if value == float("-inf") else value
+
+    def _better(self, value: float, best: float | None) -> bool:
+        if best is None:
+            return True
+        delta = self.validation.min_delta
+        return value < best - delta if self.validation.mode == "min" else value > best + delta
+
+    @property
+    def best_epoch(self) -> int | None:
+        """0-based epoch of the best value (``None`` before the first evaluation)."""
+        best = None
+        chosen = None
+        for epoch, value in self.evaluated:
+            if self._better(value, best):
+                best, chosen = value, epoch
+        return chosen
+
+    @property
+    def epochs_without_improvement(self) -> int:
+        """Evaluated epochs after the best one."""
+        chosen = self.best_epoch
+        return 0 if chosen is None else sum(1 for epoch, _ in self.evaluated if epoch > chosen)
+
+    @property
+    def stopped(self) -> bool:
+        """Whether early stopping has ended the run."""
+        patience = self.validation.patience
+        return patience is not None and self.epochs_without_improvement >= patience
+
+    @property
+    def best_checkpoint(self) -> str | None:
+        """Prefix of the best checkpoint (``RUN_DIR/best/best-<step>``), or ``None``."""
+        return import_tensorflow().train.latest_checkpoint(str(self.best_dir))
+
+    def manager(self):
+        """The ``tf.train.CheckpointManager`` of the best weights (the model only)."""
+        if self._manager is None:
+            tf = import_tensorflow()
+            self._manager = tf.train.CheckpointManager(tf.train.Checkpoint(model=self.model), str(self.best_dir), max_to_keep=1, checkpoint_name="best")
+        return self._manager
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.model.stop_training or self.state.step % self.steps_per_epoch != 0 or not self._due(epoch):
+            return
+        values = {}
+        if self.validation.dataset is not None:
+            results = self.model.evaluate(self.validation.dataset(), verbose=0, return_dict=True)
+            values = {f"val_{name}": _as_float(value) for name, value in results.items()}
+        monitor = self.validation.monitor
+        if monitor in values:
+            value = values[monitor]
+        elif logs and monitor in logs:
+            value = _as_float(logs[monitor])
+        else:
+            raise KeyError(f"validation monitor {monitor!r} is neither a validation result ({sorted(values)}) nor a training log ({sorted(logs or {})})")
+        if self.history.rows and self.history.rows[-1]["step"] == self.state.step:
+            self.history.rows[-1].update(values)
+        with self.writer.as_default(step=self.state.step):
+            for name, number in values.items():
+                summaries.write_scalar(f"validation/{name}", number, self.state.step)
+        self.writer.flush()
+        previous = self.best
+        self.evaluated = [(e, v) for e, v in self.evaluated if e != epoch] + [(epoch, value)]
+        shown = ", ".join(f"{name} {number:.4f}" for name, number in values.items()) or f"{monitor} {value:.4f}"
+        if self._better(value, previous):
+            self.state.best_metric.assign(value)
+            path = self.manager().save(checkpoint_number=self.state.step)
+            atomic.write_json(self.best_info, {
+                "epoch": epoch, "global_step": self.state.step, "checkpoint": Path(path).name,
+                "monitor": monitor, "mode": self.validation.mode, "value": value, "values": values,
+            })
+            print(f"\nmst: epoch {epoch + 1}: {shown}; best {monitor} so far, saved to {self.best_dir}", flush=True)
+        else:
+            print(f"\nmst: epoch {epoch + 1}: {shown}; best {monitor} {previous:.4f} at epoch {self.best_epoch + 1} "
+                  f"({self.epochs_without_improvement} evaluation(s) without improvement)", flush=True)
+        if self.stopped:
+            print(f"mst: early stopping: {monitor} has not improved for {self.validation.patience} evaluation(s)", flush=True)

@@ -132,9 +132,11 @@ class RunCheckpointer:
         optimizers: Name -> optimizer (e.g. ``{"generator_optimizer": ..., ...}``).
         state: The run's :class:`TrainingState`.
         max_to_keep: Checkpoints kept (older ones are deleted after a new one is complete).
+        restore_from: Checkpoint folder :meth:`restore_latest` reads instead of ``run_dir``'s own
+            (a non-chief multi-worker process restores the chief's checkpoints; ``None``: own).
     """
 
-    def __init__(self, run_dir, model, optimizers: dict, state: TrainingState, *, max_to_keep: int = 3):
+    def __init__(self, run_dir, model, optimizers: dict, state: TrainingState, *, max_to_keep: int = 3, restore_from=None):
         tf = import_tensorflow()
         self.state = state
         self.directory = Path(run_dir) / CHECKPOINT_DIR_NAME
@@ -150,6 +152,7 @@ class RunCheckpointer:
         )
         self.restored_metric_values: list | None = None
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.directory), max_to_keep=max_to_keep, checkpoint_name="ckpt")
+        self.restore_from = None if restore_from is None else Path(restore_from)
         self._last_saved_step: int | None = None
 
     @property
@@ -173,7 +176,7 @@ class RunCheckpointer:
                 config that changes the architecture).
         """
         tf = import_tensorflow()
-        path = self.manager.latest_checkpoint
+        path = self.manager.latest_checkpoint if self.restore_from is None else tf.train.latest_checkpoint(str(self.restore_from))
         if path is None:
             return None
         try:

@@ -83,7 +83,7 @@ def make_strategy(name: str = "default", *, tpu_address: str | None = None):
         cpus = [device.name for device in tf.config.list_logical_devices("CPU")]
         return tf.distribute.MirroredStrategy(devices=cpus)
     if name == "multi_worker":
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return _multi_worker_strategy_class()()
     if name == "tpu":
         try:
             resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu_address or "")
@@ -93,6 +93,39 @@ def make_strategy(name: str = "default", *, tpu_address: str | None = None):
             raise DeviceSetupError(f"no TPU reachable at {tpu_address or 'the local TPU runtime'}: {error}") from error
         return tf.distribute.TPUStrategy(resolver)
     raise DeviceSetupError(f"unknown strategy {name!r}; choose one of {', '.join(STRATEGY_NAMES)}")
+
+
+def _multi_worker_strategy_class():
+    """``MultiWorkerMirroredStrategy`` whose ``reduce`` accepts nested values (dicts of batches).
+
+    Keras' TensorFlow trainer reduces the first distributed batch with ``strategy.reduce`` to
+    build the model symbolically before ``fit`` (``Trainer._maybe_symbolic_build``). The mirrored
+    strategy's ``reduce`` maps over a dict of per-replica batches, the collective all-reduce one
+    does not and raises ``ValueError: Attempt to convert a value ({'a': PerReplica ...}) with an
+    unsupported type (<class 'dict'>) to a Tensor``: every model fed a dict (the CycleGAN's
+    ``{"a", "b", "m"}``) failed in ``fit`` under ``--strategy multi_worker``. Reducing each leaf
+    is what ``reduce`` means for a nest; a single tensor is reduced exactly as before.
+
+    Keras then reduces every value a ``train_step`` returns with ``strategy.reduce("MEAN", v,
+    axis=0)`` under this strategy (``reduce_per_replica``), which fails for the scalar losses every
+    mst model returns ("Invalid reduction dimension 0 for input with 0 dimensions"). For a scalar,
+    the mean over the batch axis and the replicas is the mean over the replicas: ``axis=None``.
+    """
+    tf = import_tensorflow()
+
+    def rank(value):
+        local = value.values[0] if isinstance(value, tf.distribute.DistributedValues) else value
+        return getattr(getattr(local, "shape", None), "rank", None)
+
+    class NestedReduceMultiWorkerMirroredStrategy(tf.distribute.MultiWorkerMirroredStrategy):
+        def reduce(self, reduce_op, value, axis):  # noqa: D102  (tf.distribute.Strategy.reduce)
+            if tf.nest.is_nested(value):
+                return tf.nest.map_structure(lambda leaf: self.reduce(reduce_op, leaf, axis), value)
+            if axis is not None and rank(value) == 0:
+                axis = None
+            return super().reduce(reduce_op, value, axis)
+
+    return NestedReduceMultiWorkerMirroredStrategy
 
 
 def per_replica_batch_size(global_batch_size: int, strategy) -> int:

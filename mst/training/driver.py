@@ -24,8 +24,12 @@ replicas each gets ``batch_size / N`` and the batch size must be divisible by ``
 * **Several machines**: ``--strategy multi_worker`` on every machine, each with its own
   ``TF_CONFIG`` (``{"cluster": {"worker": ["host1:port", "host2:port"]}, "task": {"type": "worker",
   "index": i}}``) and the same ``--out`` on shared storage. The chief (the ``chief`` task, else
-  worker 0) owns the run folder; the other workers take part in every checkpoint (required for
-  synchronized variables) but write into ``RUN_DIR/workers/worker_<id>`` and never export.
+  worker 0) is the only process that writes into the run folder (checkpoints, history, samples,
+  export). The other workers restore from the chief's checkpoints and take part in every save
+  (reading synchronized variables is a collective op) into a private scratch folder that is
+  deleted when they finish. Every worker prints the same ``weights fingerprint`` at the end.
+  After a worker dies the others stop with a collective-op error; start every worker again with
+  the same command and the run resumes at the chief's newest checkpoint.
 * **TPU**: ``--strategy tpu [--tpu NAME_OR_GRPC_ADDRESS]`` (empty address: the local TPU VM /
   Colab runtime); ``--mixed-precision`` selects ``mixed_bfloat16`` there. The dataset must be
   readable by the TPU hosts (e.g. a ``gs://`` bucket).
@@ -36,28 +40,36 @@ replicas each gets ``batch_size / N`` and the batch size must be divisible by ``
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import shutil
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
 import keras
+import numpy as np
 
 from mst import atomic, registry
 from mst.runtime import import_tensorflow
 from mst.training import devices
-from mst.training.callbacks import CheckpointEverySteps, EpochEndAction, LossHistory, ResumeMetricState, TensorBoardLogger
+from mst.training.callbacks import CheckpointEverySteps, EpochEndAction, LossHistory, ResumeMetricState, TensorBoardLogger, ValidationMonitor
 from mst.training.checkpointing import RunCheckpointer, TrainingState
 from mst.training.loop import StepPlan, fit_resumable
 from mst.training.run_dir import (
+    CHECKPOINT_DIR_NAME,
     EXPORT_DIR_NAME,
     HISTORY_JSON_NAME,
     LOSS_CURVES_NAME,
     TENSORBOARD_DIR_NAME,
-    WORKERS_DIR_NAME,
     prepare_run_dir,
     worker_dir_name,
 )
 from mst.training.schedules import ConstantThenLinearDecay
+
+
+class WorkerLostError(RuntimeError):
+    """A multi-worker run lost a peer (killed, crashed, unreachable); the message says how to resume."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,6 +131,7 @@ class TrainResult:
         export_dir: Where the model was exported, or ``None``.
         replicas: Replicas of the strategy used.
         checkpoint_step: Global step of the newest checkpoint on disk (``None``: none yet).
+        early_stopped: Whether early stopping ended the run (see :class:`Validation`).
     """
 
     run_dir: Path
@@ -130,11 +143,12 @@ class TrainResult:
     export_dir: Path | None
     replicas: int
     checkpoint_step: int | None
+    early_stopped: bool = False
 
     @property
     def finished(self) -> bool:
-        """Whether every planned step has run."""
-        return self.final_step >= self.total_steps and self.stopped_on_nan is None
+        """Whether every planned step has run (or early stopping ended the run)."""
+        return (self.final_step >= self.total_steps or self.early_stopped) and self.stopped_on_nan is None
 
 
 def set_up_runtime(seed: int, options: RunOptions):
@@ -161,14 +175,28 @@ def set_up_runtime(seed: int, options: RunOptions):
 
 
 def worker_run_dir(run_dir, strategy) -> Path:
-    """Where this process writes: the run folder for the chief, ``workers/worker_<id>`` otherwise.
+    """Where this process writes: the run folder for the chief, a private scratch folder otherwise.
 
     Under ``multi_worker`` every worker must take part in saving checkpoints (reading
-    synchronized variables is a collective op), but only the chief's files are the run's; the
-    others keep theirs apart and never export.
+    synchronized variables is a collective op), but only the chief's files are the run's: the
+    others write into a temporary folder (deleted by :func:`train` at the end) and never export.
     """
     chief, task_id = devices.worker_role(strategy)
-    return Path(run_dir) if chief else Path(run_dir) / WORKERS_DIR_NAME / worker_dir_name(task_id)
+    if chief:
+        return Path(run_dir)
+    return Path(tempfile.mkdtemp(prefix=f"mst-{worker_dir_name(task_id)}-"))
+
+
+def weights_fingerprint(model) -> str:
+    """sha256 (first 16 hex digits) of every model variable's bytes, in variable order.
+
+    Workers of one multi-worker run print it at the end; equal fingerprints mean equal weights.
+    """
+    digest = hashlib.sha256()
+    for variable in model.variables:
+        digest.update(variable.path.encode())
+        digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(variable.value)).tobytes())
+    return digest.hexdigest()[:16]
 
 
 def start_run(config, data_dir, run_dir, options: RunOptions, *, preset: str | None):
@@ -229,6 +257,8 @@ class RunContext:
         chief: Whether this process writes the run's files and exports.
         checkpointer: The run's checkpointer (tasks may restore other weights for an export and
             must restore the last ones afterwards).
+        validation: The run's :class:`mst.training.callbacks.ValidationMonitor` (best value,
+            best checkpoint, early stopping) when the task has a ``validation`` method, else ``None``.
     """
 
     run_dir: Path
@@ -240,6 +270,46 @@ class RunContext:
     preset: str
     chief: bool
     checkpointer: RunCheckpointer
+    validation: ValidationMonitor | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Validation:
+    """What a task's optional ``validation(model, context)`` method returns (``None``: no validation).
+
+    Tasks without the method train exactly as before. With it, the driver adds a
+    :class:`mst.training.callbacks.ValidationMonitor`: ``val_*`` results per epoch in the history
+    and TensorBoard, the best weights in ``RUN_DIR/best/`` (+ ``best.json``), the best value in
+    the checkpointed ``TrainingState.best_metric``, and early stopping.
+
+    Attributes:
+        dataset: ``() -> tf.data.Dataset`` of finite ``(inputs, targets)`` validation batches,
+            evaluated with ``model.evaluate`` (results logged as ``val_<name>``); ``None`` to
+            monitor a training log only.
+        monitor: The value to watch: ``"val_loss"``, another ``val_*`` result, or a training log
+            such as ``"loss"`` (the epoch's mean).
+        mode: ``"min"`` or ``"max"``.
+        patience: Stop after this many evaluations without improvement (``None``: never stop).
+        every_epochs: Evaluate after every this many epochs (and after the last).
+        min_delta: Smallest change that counts as an improvement.
+    """
+
+    dataset: Callable[[], object] | None = None
+    monitor: str = "val_loss"
+    mode: str = "min"
+    patience: int | None = None
+    every_epochs: int = 1
+    min_delta: float = 0.0
+
+    def __post_init__(self):
+        if self.mode not in ("min", "max"):
+            raise ValueError(f"mode must be 'min' or 'max', got {self.mode!r}")
+        if self.patience is not None and self.patience < 1:
+            raise ValueError(f"patience must be >= 1 or None, got {self.patience}")
+        if self.every_epochs < 1:
+            raise ValueError(f"every_epochs must be >= 1, got {self.every_epochs}")
+        if self.dataset is None and self.monitor.startswith("val_"):
+            raise ValueError(f"monitor {self.monitor!r} needs a validation dataset")
 
 
 class TrainingTask(Protocol):
@@ -282,6 +352,9 @@ class TrainingTask(Protocol):
     def export(self, model, context: RunContext) -> list[Path]:
         """Exports the trained model (called on the chief once every step has run)."""
 
+    # Optional: ``validation(model, context) -> Validation | None`` (see :class:`Validation`);
+    # tasks without it get no validation callback.
+
 
 def train(config, data_dir, run_dir, options: RunOptions | None = None, *, preset: str | None = None) -> TrainResult:
     """Trains (or resumes) the run of any registered family's config.
@@ -312,7 +385,10 @@ def train(config, data_dir, run_dir, options: RunOptions | None = None, *, prese
     epoch_dataset = task.epoch_dataset(data_dir)
     task.before_restore(model, epoch_dataset)
     state = TrainingState()
-    checkpointer = RunCheckpointer(own_dir, model, task.optimizers(model), state, max_to_keep=options.keep_checkpoints)
+    checkpointer = RunCheckpointer(
+        own_dir, model, task.optimizers(model), state, max_to_keep=options.keep_checkpoints,
+        restore_from=None if chief else run_dir / CHECKPOINT_DIR_NAME,  # workers resume where the chief's run is
+    )
     checkpointer.restore_latest()
     announce_start(own_dir, state.step, steps_per_epoch, plan.total_steps)
 
@@ -323,13 +399,20 @@ def train(config, data_dir, run_dir, options: RunOptions | None = None, *, prese
     history = LossHistory(own_dir, state, steps_per_epoch, extra_scalars)
     history.load(state.step)
     context = RunContext(own_dir, Path(data_dir), strategy, state, plan, options, preset, chief, checkpointer)
+    validation = task.validation(model, context) if hasattr(task, "validation") else None
+    if validation is not None:
+        context.validation = ValidationMonitor(validation, state, history, own_dir, steps_per_epoch=steps_per_epoch,
+                                               total_epochs=plan.total_epochs, log_dir=own_dir / TENSORBOARD_DIR_NAME)
+        context.validation.set_model(model)  # its best checkpoint is usable before (or without) fit
     every = options.checkpoint_every_steps or config.checkpoint_every_steps or 0
     callbacks = [
         ResumeMetricState(checkpointer, steps_per_epoch),
         history,
         TensorBoardLogger(
-            own_dir / TENSORBOARD_DIR_NAME, state, extra_scalars=extra_scalars, images=task.tensorboard_images(model, context), image_every_epochs=1, total_epochs=plan.total_epochs
+            own_dir / TENSORBOARD_DIR_NAME, state, extra_scalars=extra_scalars, images=task.tensorboard_images(model, context), image_every_epochs=1, total_epochs=plan.total_epochs,
+            steps_per_epoch=steps_per_epoch, history=history,
         ),
+        *((context.validation,) if context.validation is not None else ()),
         *(
             EpochEndAction(action, every_epochs=every_epochs, total_epochs=plan.total_epochs, steps_per_epoch=steps_per_epoch, state=state)
             for action, every_epochs in task.epoch_actions(model, context)
@@ -342,12 +425,30 @@ def train(config, data_dir, run_dir, options: RunOptions | None = None, *, prese
             progress=lambda: {"epoch": state.step // steps_per_epoch, "steps_per_epoch": steps_per_epoch, "total_steps": plan.total_steps},
         ),
     ]
-    outcome = fit_resumable(model, epoch_dataset, plan, state, callbacks, verbose=options.verbose)
+    monitor = context.validation
+    should_stop = (lambda: monitor.stopped) if monitor is not None else None
+    tf = import_tensorflow()
+    try:
+        outcome = fit_resumable(model, epoch_dataset, plan, state, callbacks, verbose=options.verbose, should_stop=should_stop)
+    except (tf.errors.UnavailableError, tf.errors.CancelledError, tf.errors.DeadlineExceededError) as error:
+        if options.strategy != "multi_worker":
+            raise
+        newest = checkpointer.latest_path if chief else (tf.train.latest_checkpoint(str(run_dir / CHECKPOINT_DIR_NAME)) or "none yet")
+        raise WorkerLostError(
+            f"a worker of the multi-worker run stopped answering at global step {state.step} ({type(error).__name__}); "
+            f"start every worker again with the same command to resume from the chief's newest checkpoint ({newest})"
+        ) from None
     write_history_outputs(own_dir, history, title=task.title)
+    early_stopped = monitor is not None and monitor.stopped
     export_dirs = []
-    if chief and options.export and outcome.stopped_on_nan is None and state.step >= plan.total_steps:
+    if chief and options.export and outcome.stopped_on_nan is None and (state.step >= plan.total_steps or early_stopped):
         export_dirs = task.export(model, context)
         print(f"mst: exported to {' and '.join(str(d) for d in export_dirs)}", flush=True)
+    if strategy.num_replicas_in_sync > 1 or not chief:
+        print(f"mst: weights fingerprint {weights_fingerprint(model)} at step {state.step} ({'chief' if chief else 'worker'})", flush=True)
+    if not chief:
+        shutil.rmtree(own_dir, ignore_errors=True)  # a worker's scratch: only the chief's files are the run's
+        own_dir = run_dir
     return TrainResult(
         run_dir=own_dir,
         start_step=outcome.start_step,
@@ -358,4 +459,5 @@ def train(config, data_dir, run_dir, options: RunOptions | None = None, *, prese
         export_dir=export_dirs[0] if export_dirs else None,
         replicas=strategy.num_replicas_in_sync,
         checkpoint_step=checkpointer.last_saved_step,
+        early_stopped=early_stopped,
     )

@@ -89,6 +89,7 @@ def fit_resumable(
     callbacks: Sequence,
     *,
     verbose: int | str = 1,
+    should_stop: Callable[[], bool] | None = None,
 ) -> FitOutcome:
     """Trains from ``state.global_step`` to ``plan.total_steps``, one ``fit`` call per epoch.
 
@@ -102,6 +103,8 @@ def fit_resumable(
             checkpoint callback among ``callbacks``.
         callbacks: Run callbacks in order; the progress bar and the NaN guard are put in front.
         verbose: Keras verbosity (0 silent, 1 progress bar, 2 one line per epoch).
+        should_stop: Checked before every epoch's ``fit``; ``True`` ends the run early (early
+            stopping, :class:`mst.training.callbacks.ValidationMonitor`). ``None``: never.
 
     Returns:
         A :class:`FitOutcome`.
@@ -110,7 +113,7 @@ def fit_resumable(
     progbar = RunProgbarLogger(plan.total_epochs, plan.steps_per_epoch)
     nan_guard = TerminateOnNaNLosses()
     all_callbacks = [progbar, nan_guard, *callbacks]
-    while state.step < plan.total_steps:
+    while state.step < plan.total_steps and not (should_stop is not None and should_stop()):
         epoch, done = plan.position(state.step)
         steps = min(plan.steps_per_epoch - done, plan.total_steps - state.step)
         dataset = make_epoch_dataset(epoch)

@@ -9,12 +9,15 @@ Layout of ``RUN_DIR``::
     progress.json       global step / epoch of the newest checkpoint
     history.csv         logged losses per step; history.json per epoch; loss_curves.png
     tensorboard/        TensorBoard event files (scalars per step, pianoroll images per epoch)
-    samples/            epoch_XXXX_{a2b,b2a}.{mid,png} (CycleGAN)
+    samples/            epoch_XXXX_{a2b,b2a}.{mid,png} (CycleGAN); epoch_XXXX.{mid,png}, _attention.png (attention RNN)
     monitor.csv         collapse-monitor figures per epoch; monitor.png (CycleGAN)
-    best/, best.json    best-test-accuracy checkpoint and its figures (classifier)
+    best/, best.json    best-test-accuracy checkpoint and its figures (classifier); best validation
+                        checkpoint of tasks with a ``validation`` method (driver.Validation)
+    vocabulary.json     the dataset's token vocabularies and tokenisation options (attention RNN)
     test_accuracy.csv   test accuracy per epoch and σ_C (classifier)
     export/             SavedModel + .keras files (see mst.export); export_best/ (classifier)
-    workers/worker_N/   what a non-chief worker of a multi-worker run writes
+    workers/            (mst <= 0.2) what a non-chief worker of a multi-worker run wrote; workers now
+                        write into a private temporary folder and only the chief writes here
 
 Restarting ``train.py`` with the same ``--out`` resumes the run. It refuses when the resolved
 config or the dataset differs from the recorded ones (``--force`` overrides, and the new config
@@ -45,6 +48,7 @@ MONITOR_PNG_NAME = "monitor.png"
 BEST_DIR_NAME = "best"
 BEST_INFO_NAME = "best.json"
 BEST_EXPORT_DIR_NAME = "export_best"
+VOCABULARY_FILE_NAME = "vocabulary.json"
 TEST_ACCURACY_NAME = "test_accuracy.csv"
 WORKERS_DIR_NAME = "workers"
 

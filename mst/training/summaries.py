@@ -1,4 +1,4 @@
-"""TensorBoard scalar and image summaries written with TensorFlow core ops only.
+"""TensorBoard scalar, image and audio summaries written with TensorFlow core ops only.
 
 ``tf.summary.scalar`` / ``tf.summary.image`` live in the ``tensorboard`` package, which
 ``tensorflow-cpu`` does not install. These helpers write the same records (the ``scalars`` and
@@ -7,6 +7,8 @@ and training does not need the package.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 
@@ -36,3 +38,38 @@ def write_images(tag: str, images: np.ndarray, step: int) -> None:
     encoded = [tf.image.encode_png(image) for image in tf.unstack(pixels)]
     payload = tf.stack([tf.as_string(width), tf.as_string(height), *encoded])
     tf.summary.write(tag, payload, step=step, metadata=_metadata("images", "DATA_CLASS_BLOB_SEQUENCE"))
+
+
+@dataclasses.dataclass(frozen=True)
+class Audio:
+    """Clips for TensorBoard's audio dashboard (a value of a task's ``tensorboard_images`` dict).
+
+    Attributes:
+        samples: ``[N, frames, channels]`` float in [-1, 1].
+        sample_rate: Hz.
+        labels: One text per clip (shown under the player), or empty.
+    """
+
+    samples: np.ndarray
+    sample_rate: int
+    labels: tuple[str, ...] = ()
+
+
+AUDIO_PLUGIN_CONTENT = b"\x10\x0b"
+"""The audio plugin's ``AudioPluginData`` proto: ``version = 0``, ``encoding = WAV (11)``."""
+
+
+def write_audio(tag: str, audio: Audio, step: int) -> None:
+    """Writes clips as WAV (``tf.summary.audio`` format: ``[N, 2]`` strings of encoded WAV and label)."""
+    tf = import_tensorflow()
+    from tensorflow.core.framework import summary_pb2  # noqa: PLC0415
+
+    clips = np.clip(np.asarray(audio.samples, np.float32), -1.0, 1.0)
+    labels = list(audio.labels) + [""] * (len(clips) - len(audio.labels))
+    encoded = [tf.audio.encode_wav(tf.convert_to_tensor(clip), audio.sample_rate) for clip in clips]
+    payload = tf.stack([tf.stack([wav, tf.constant(label)]) for wav, label in zip(encoded, labels)])
+    metadata = summary_pb2.SummaryMetadata(
+        plugin_data=summary_pb2.SummaryMetadata.PluginData(plugin_name="audio", content=AUDIO_PLUGIN_CONTENT),
+        data_class=summary_pb2.DATA_CLASS_BLOB_SEQUENCE,
+    )
+    tf.summary.write(tag, payload, step=step, metadata=metadata)

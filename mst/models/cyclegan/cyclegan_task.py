@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -102,6 +103,7 @@ class CycleGANSamples:
     """
 
     def __init__(self, model, run_dir, config, data_dir):
+        self._soundfont = None
         self.model = model
         self.directory = Path(run_dir) / SAMPLES_DIR_NAME
         self.genres = {"a2b": (config.genre_a, config.genre_b), "b2a": (config.genre_b, config.genre_a)}
@@ -146,7 +148,7 @@ class CycleGANSamples:
             plotting.save_pianoroll_png(stem.with_suffix(".png"), rolls, titles=titles)
 
     def images(self) -> dict[str, np.ndarray]:
-        """TensorBoard images per direction: source | generator output | binarized, side by side."""
+        """TensorBoard per direction: source | generator output | binarized side by side, and audio."""
         images = {}
         for direction in DIRECTIONS:
             transfer, _ = self._outputs(direction)
@@ -155,7 +157,34 @@ class CycleGANSamples:
             separator = np.full((source.shape[0], 2, source.shape[2], 1), 0.5, np.float32)
             stacked = np.concatenate([panels[0], separator, panels[1], separator, panels[2]], axis=1)
             images[f"transfer/{direction}"] = _pianoroll_image(stacked.astype(np.float32))
+            images[f"transfer_audio/{direction}"] = self._audio(direction, source, pianoroll.binarize(transfer))
         return images
+
+    AUDIO_PHRASES = 2
+    """Phrases per TensorBoard clip (two 4-bar phrases: about 16 s at 120 bpm)."""
+    AUDIO_SAMPLE_RATE = 16000
+
+    def _audio(self, direction: str, source: np.ndarray, binary: np.ndarray) -> summaries.Audio:
+        """TensorBoard clips: the first source phrases, then their transfer (a General MIDI
+        SoundFont when one is installed, else mst's sine SoundFont: see :mod:`mst.audio`)."""
+        from mst import audio  # noqa: PLC0415
+
+        if self._soundfont is None:
+            try:
+                self._soundfont = audio.find_soundfont()
+            except audio.AudioError:
+                self._soundfont = audio.sine_soundfont_path()
+        clips = []
+        for rolls in (source[: self.AUDIO_PHRASES, ..., 0] > 0, binary[: self.AUDIO_PHRASES, ..., 0] > 0):
+            with tempfile.TemporaryDirectory() as scratch:
+                midi = Path(scratch) / "clip.mid"
+                pianoroll.write_roll_midi(midi, pianoroll.stitch_phrases(rolls))
+                clips.append(audio.synthesize(midi, self._soundfont, sample_rate=self.AUDIO_SAMPLE_RATE, stereo=False)[0])
+        length = max(len(clip) for clip in clips)
+        stacked = np.stack([np.pad(clip, (0, length - len(clip))) for clip in clips])[..., None]
+        peak = float(np.max(np.abs(stacked))) or 1.0
+        source_genre, target_genre = self.genres[direction]
+        return summaries.Audio(stacked / peak * 0.9, self.AUDIO_SAMPLE_RATE, (f"{source_genre} source", f"{direction}: transfer to {target_genre}"))
 
 
 def cycle_loss_floor(kind: str, on_share: float) -> float:

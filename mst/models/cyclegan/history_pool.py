@@ -66,6 +66,14 @@ def replica_shard(x, local_batch: int):
 
 
 @keras.saving.register_keras_serializable(package="mst")
+def _with_batch_shape(batch, shape: tuple[int, ...]):
+    """``batch`` with the static shape ``shape`` if its known dimensions agree (else unchanged)."""
+    known = tuple(batch.shape)
+    if len(known) == len(shape) and None in known and all(k in (None, s) for k, s in zip(known, shape)):
+        return ops.reshape(batch, shape)
+    return batch
+
+
 class HistoryPool(keras.layers.Layer):
     """A pool of ``pool_size`` past ``(fake_a, fake_b)`` batch pairs, the authors' ``ImagePool``.
 
@@ -124,6 +132,10 @@ class HistoryPool(keras.layers.Layer):
         fake_b = gather_replica_batches(ops.convert_to_tensor(fake_b, dtype=self.images_b.dtype))
         local_batch = None
         num_replicas, _ = _replica_context()
+        # A multi-worker distributed dataset loses the static batch dimension (tf.data rebatching);
+        # the gathered batch must still be the stored global batch, which the reshape checks at run
+        # time. Known shapes are checked here, before any tracing of the pool's update.
+        fake_a, fake_b = (_with_batch_shape(fake, self.batch_shape) for fake in (fake_a, fake_b))
         if tuple(fake_a.shape) != self.batch_shape or tuple(fake_b.shape) != self.batch_shape:
             raise ValueError(
                 f"HistoryPool stores global batches of shape {self.batch_shape}, got {tuple(fake_a.shape)} and "
