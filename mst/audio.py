@@ -156,6 +156,8 @@ def synthesize(midi_path: str | os.PathLike, soundfont: str | os.PathLike, *, sa
         synthesizer = symusic.Synthesizer(str(soundfont), int(sample_rate), 0)
     except Exception as error:  # noqa: BLE001
         raise AudioError(f"{soundfont}: cannot load the SoundFont ({error})") from None
+    if score.note_num() == 0:  # Prestosynth refuses a score without notes: that is silence
+        return np.zeros((2 if stereo else 1, 0), np.float32)
     samples = synthesizer.render(score, stereo=stereo)
     return np.atleast_2d(np.asarray(getattr(samples, "data", samples), dtype=np.float32))
 
@@ -291,8 +293,9 @@ def write_sine_soundfont(path: str | os.PathLike, *, sample_rate: int = 44000) -
     """Writes a minimal General MIDI SoundFont 2: one looped sine sample behind every program.
 
     It has a preset for each of the 128 programs of bank 0 and for the drum bank 128, all playing
-    the same soft sine (with a short attack and release so notes do not click), so any MIDI file
-    renders and every note is audible. Built from the SoundFont 2.04 structure (RIFF ``sfbk`` with
+    the same sine (its zone also sets a 10 ms attack and 150 ms release for synthesizers that
+    honour SoundFont envelopes; symusic's Prestosynth plays the plain tone), so any MIDI file
+    renders and every note is audible at its pitch. Built from the SoundFont 2.04 structure (RIFF ``sfbk`` with
     ``INFO``, ``sdta``, ``pdta`` lists); used by the tests and by ``--soundfont sine``.
 
     Args:

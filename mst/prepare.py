@@ -140,8 +140,10 @@ def main(argv: Sequence[str] | None = None, *, stdout=None, stderr=None) -> int:
     """Command-line entry point; returns the exit status (0 ok, 1 skipped files with --strict, 2 error)."""
     stdout = sys.stdout if stdout is None else stdout
     stderr = sys.stderr if stderr is None else stderr
+    from mst.cli import expand_user  # noqa: PLC0415
+
     parser = build_argument_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(expand_user(argv))
     if args.list_options:
         print(describe_options(args.encoding), file=stdout)
         return 0

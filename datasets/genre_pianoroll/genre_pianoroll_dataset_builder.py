@@ -12,6 +12,7 @@ Manual data: ``<manual_dir>/<genre>/**/*.mid`` for the two genres of the config.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -68,6 +69,25 @@ class GenrePianorollConfig(tfds.core.BuilderConfig):
         return make_phrase_options(self.time_signature_policy, self.phrase_multiple)
 
 
+LICENSE = (
+    "The builder code is Apache-2.0 (mst). The phrases are derived from the MIDI files you put in "
+    "manual_dir and keep their licenses; with the open corpora named in the README: POP909 (MIT), "
+    "piano-midi.de (CC BY-SA 3.0 DE, attribution Bernd Krueger, share-alike), Weimar Jazz Database "
+    "(ODbL 1.0)."
+)
+"""``DatasetInfo.license`` (TFDS writes it to ``LICENSE`` beside the build)."""
+
+
+def skip_report(extractions) -> str:
+    """Kept / skipped files per genre with every skipped file and its reason (``mst.prepare``'s report)."""
+    lines = []
+    for genre, extraction in extractions.items():
+        lines.append(f"genre_pianoroll: {genre}: {len(extraction.kept)} of {len(extraction.results)} MIDI files kept, "
+                     f"{len(extraction.skipped)} skipped ({extraction.source_dir})")
+        lines += [f"  skipped {result.song_id}: {result.encoded.reason}: {result.encoded.detail}" for result in extraction.skipped]
+    return "\n".join(lines)
+
+
 class Builder(tfds.core.GeneratorBasedBuilder):
     """Pianoroll phrases of a genre pair (Brunner et al. 2018 preprocessing)."""
 
@@ -108,9 +128,11 @@ class Builder(tfds.core.GeneratorBasedBuilder):
             ),
             supervised_keys=("roll", "label"),
             homepage="https://arxiv.org/abs/1809.07575",
+            license=LICENSE,
         )
 
     def _split_generators(self, dl_manager: tfds.download.DownloadManager):
+        """Encodes the manual folder's genres like ``mst.prepare`` and reports every skipped file."""
         config = self.builder_config
         manual_dir = Path(str(dl_manager.manual_dir))
         missing = [genre for genre in config.genres if not (manual_dir / genre).is_dir()]
@@ -122,6 +144,7 @@ class Builder(tfds.core.GeneratorBasedBuilder):
         extractions = prepare_driver.collect_partitions(
             {genre: manual_dir / genre for genre in config.genres}, PianorollPhraseEncoder(config.phrase_options())
         )
+        print(skip_report(extractions), file=sys.stderr, flush=True)
         genre_splits = {
             genre: prepare_driver.split_partition(extraction, seed=config.split_seed, test_ratio=config.test_ratio)
             for genre, extraction in extractions.items()

@@ -1,6 +1,6 @@
 """Tests for the genre_pianoroll TFDS builder (dummy data: dummy_data/{jazz,classical,pop}).
 
-Dummy data (see README.md): jazz has 3 usable 4/4 songs (4 + 8 + 4 phrases after the authors'
+Dummy data (see docs/datasets/genre_pianoroll.md): jazz has 3 usable 4/4 songs (4 + 8 + 4 phrases after the authors'
 multiple-of-4 trim) and one 3/4 song that the strict filter skips; classical 4 + 8 + 4 phrases;
 pop 4 + 8 + 4 phrases (two songs with a drum track, which is dropped). The song-level split
 (seed 0, 10 %) puts solo_b.mid (8), etude.midi (4) and, by the tiny-genre fallback, ballad.mid (4)
@@ -130,3 +130,42 @@ def test_missing_genre_folder_is_a_clear_error(tmp_path):
         assert "no sub-folder for pop" in str(error)
     else:
         raise AssertionError("a missing genre folder must be refused")
+
+
+def test_build_reports_skipped_files_and_carries_a_license_and_a_short_description(tmp_path, capsys):
+    builder = _build("jazz_classical", tmp_path)
+    report = capsys.readouterr().err
+    assert "genre_pianoroll: jazz: 3 of 4 MIDI files kept, 1 skipped" in report
+    assert "skipped waltz_in_three.mid: " in report  # the 3/4 file, with its reason
+    assert "genre_pianoroll: classical: 3 of 3 MIDI files kept, 0 skipped" in report
+    assert "CC BY-SA 3.0 DE" in builder.info.redistribution_info.license
+    assert len(builder.info.description) < 800 and "docs/datasets/genre_pianoroll.md" in builder.info.description
+
+
+def test_a_tfds_build_imports_into_a_dataset_train_py_reads(tmp_path):
+    """mst.records.tfds_import: the same phrases per genre/split as mst.prepare, then training runs on it."""
+    import subprocess
+    import sys
+
+    from mst.records import pianoroll_reader, tfds_import
+
+    builder = _build("jazz_classical", tmp_path / "tfds")
+    assert tfds_import.main(["--builder-dir", str(builder.data_dir), "--out", str(tmp_path / "imported")]) == 0
+    cli = tmp_path / "cli"
+    assert prepare.main(["--genre", f"jazz={DUMMY_DATA / 'jazz'}", "--genre", f"classical={DUMMY_DATA / 'classical'}", "--out", str(cli), "--workers", "1", "--quiet"]) == 0
+    for split in ("train", "test"):
+        imported, imported_labels = pianoroll_reader.load_split_arrays(tmp_path / "imported", ["jazz", "classical"], split)
+        prepared, prepared_labels = pianoroll_reader.load_split_arrays(cli, ["jazz", "classical"], split)
+        order_a, order_b = np.lexsort(imported.reshape(len(imported), -1).T), np.lexsort(prepared.reshape(len(prepared), -1).T)
+        np.testing.assert_array_equal(imported[order_a], prepared[order_b])
+        np.testing.assert_array_equal(imported_labels[order_a], prepared_labels[order_b])
+    manifest = pianoroll_reader.load_manifest(tmp_path / "imported")
+    assert manifest["imported_from"]["tfds_build"] == str(builder.data_dir)
+    root = Path(__file__).resolve().parents[2]
+    trained = subprocess.run(
+        [sys.executable, str(root / "train.py"), "--preset", "classifier_tiny", "--data", str(tmp_path / "imported"), "--out", str(tmp_path / "run"),
+         "--max-steps", "2", "--no-export", "--verbose", "0"],
+        cwd=root, capture_output=True, text=True, timeout=600,
+    )
+    assert trained.returncode == 0, trained.stderr[-3000:]
+    assert (tmp_path / "run" / "checkpoints").is_dir()

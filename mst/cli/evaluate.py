@@ -33,6 +33,8 @@ The arguments are parsed before anything heavy is imported, so ``--help`` is ins
 
 from __future__ import annotations
 
+from mst.cli import expand_user
+
 import argparse
 import sys
 from collections.abc import Callable, Sequence
@@ -219,7 +221,7 @@ def parse(argv: Sequence[str]) -> tuple[Callable[[argparse.Namespace], str], arg
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status (see the module docstring)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = expand_user(argv)
     if argv and argv[0] not in SUBCOMMANDS and not argv[0].startswith("-"):
         from mst import registry  # noqa: PLC0415  (no TensorFlow)
         from mst.config import ConfigError  # noqa: PLC0415

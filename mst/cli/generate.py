@@ -38,7 +38,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     from mst import registry  # noqa: PLC0415  (no TensorFlow)
     from mst.config import ConfigError  # noqa: PLC0415
 
-    argv = list(sys.argv[1:] if argv is None else argv)
+    from mst.cli import expand_user  # noqa: PLC0415
+
+    argv = expand_user(argv)
     families = registry.families_with("generate")
     if not argv or argv[0] in ("-h", "--help", "--list"):
         print(_usage(families))

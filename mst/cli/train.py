@@ -22,6 +22,8 @@ run folder or device setup (the message says which), 3 a worker of a multi-worke
 
 from __future__ import annotations
 
+from mst.cli import expand_user
+
 import argparse
 import sys
 
@@ -60,7 +62,7 @@ def _fail(message: str) -> int:
 def main(argv=None) -> int:
     """Runs the command line; returns the exit status."""
     parser = build_argument_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(expand_user(argv))
     from mst import config as mst_config  # noqa: PLC0415  (no TensorFlow)
     from mst import registry  # noqa: PLC0415  (no TensorFlow)
 

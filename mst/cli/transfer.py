@@ -14,6 +14,8 @@ any transfer was silent or kept under 10 % of its source's notes, or a folder ho
 
 from __future__ import annotations
 
+from mst.cli import expand_user
+
 import argparse
 import os
 import sys
@@ -156,7 +158,7 @@ def _single_output(source: Path, out: str | None, direction: str) -> Path:
 def main(argv: list[str] | None = None) -> int:
     """Runs the command line and returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(expand_user(argv))
     source = Path(args.input)
     if not source.exists():
         parser.error(f"input not found: {args.input}")

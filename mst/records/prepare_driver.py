@@ -81,6 +81,8 @@ class EncodedFile:
         reason: Rejection reason code (``snake_case``), or ``None`` when the file was kept.
         detail: Human-readable rejection detail (empty when kept).
         stats: The encoder's per-file counts (JSON numbers), summed per partition in the manifest.
+        split: A split fixed by the source (``"train"`` / ``"test"``, e.g. a corpus' official
+            split), or ``None`` (the default): the driver's song-level hash split decides.
 
     Example:
         >>> EncodedFile((b"x", b"y"), (0, 2)).kept, EncodedFile.rejected("not_4_4", "3/4 at tick 0").kept
@@ -92,8 +94,11 @@ class EncodedFile:
     reason: str | None = None
     detail: str = ""
     stats: dict = dataclasses.field(default_factory=dict)
+    split: str | None = None
 
     def __post_init__(self):
+        if self.split is not None and self.split not in _splits.SPLITS:
+            raise ValueError(f"a fixed split must be one of {_splits.SPLITS}, got {self.split!r}")
         if len(self.examples) != len(self.indices):
             raise ValueError(f"{len(self.examples)} examples with {len(self.indices)} indices")
         if self.reason is None and not self.examples:
@@ -102,9 +107,9 @@ class EncodedFile:
             raise ValueError(f"a rejected file ({self.reason}) has no examples")
 
     @classmethod
-    def rejected(cls, reason: str, detail: str = "", stats: dict | None = None) -> "EncodedFile":
+    def rejected(cls, reason: str, detail: str = "", stats: dict | None = None, split: str | None = None) -> "EncodedFile":
         """A file without examples, with its reason."""
-        return cls((), (), reason, detail, dict(stats or {}))
+        return cls((), (), reason, detail, dict(stats or {}), split)
 
     @property
     def kept(self) -> bool:
@@ -125,6 +130,13 @@ class Encoder(Protocol):
 
     An encoder is pickled into the worker processes, so it must be a small picklable value (a
     frozen dataclass of its options) whose :meth:`encode_file` never imports TensorFlow.
+
+    Optional hook: an encoder may define ``list_sources(path) -> [(locator, song_id)] | None``.
+    :func:`collect_partitions` calls it with each partition's (resolved) path; a list names the
+    songs of a source that is not a MIDI folder (e.g. one archive file holding a whole corpus),
+    and each ``locator`` is what :meth:`encode_file` then receives; ``None`` means "a MIDI folder,
+    list it as usual". Such an encoder may fix each song's split through :attr:`EncodedFile.split`
+    (a corpus with an official split). Encoders without the hook behave exactly as before.
     """
 
     name: str
@@ -336,15 +348,26 @@ def collect_partitions(
     if not partition_dirs:
         raise PrepareError(f"no {partition_by} folder given")
     listing = {}
+    list_sources = getattr(encoder, "list_sources", None)
     for name, folder in partition_dirs.items():
         check_partition_name(name, partition_by)
         folder = Path(folder).expanduser().resolve()
-        listing[name] = (folder, list_midi_files(folder, partition_by))
-    tasks = [(str(path), song_id_of(path, folder)) for folder, paths in listing.values() for path in paths]
+        sources = None
+        if list_sources is not None:
+            try:
+                sources = list_sources(folder)
+            except ValueError as error:
+                raise PrepareError(str(error)) from error
+            if sources is not None and not sources:
+                raise PrepareError(f"{partition_by} {name!r}: source {folder} lists no song")
+        if sources is None:
+            sources = [(str(path), song_id_of(path, folder)) for path in list_midi_files(folder, partition_by)]
+        listing[name] = (folder, sources)
+    tasks = [task for _, sources in listing.values() for task in sources]
     results = iter(extract_files(tasks, encoder, workers=workers, progress=progress, description="MIDI files"))
     return {
-        name: PartitionExtraction(name, folder, tuple(next(results) for _ in paths))
-        for name, (folder, paths) in listing.items()
+        name: PartitionExtraction(name, folder, tuple(next(results) for _ in sources))
+        for name, (folder, sources) in listing.items()
     }
 
 
@@ -363,9 +386,15 @@ class PartitionSplit:
 
 
 def split_partition(extraction: PartitionExtraction, *, seed: int, test_ratio: float) -> PartitionSplit:
-    """Assigns each kept song of a partition to a split and lists its examples per split."""
+    """Assigns each kept song of a partition to a split and lists its examples per split.
+
+    Songs whose :attr:`EncodedFile.split` is set keep that split; the others are hash-split.
+    """
     kept = extraction.kept
-    assignment = _splits.assign_splits([result.song_id for result in kept], seed=seed, test_ratio=test_ratio)
+    assignment = _splits.assign_splits([result.song_id for result in kept if result.encoded.split is None], seed=seed, test_ratio=test_ratio)
+    fixed = {result.song_id: result.encoded.split for result in kept if result.encoded.split is not None}
+    if fixed:
+        assignment = _splits.SplitAssignment({**assignment.split_of, **fixed}, assignment.fallback_test_song)
     examples: dict[str, list[SongExample]] = {split: [] for split in _splits.SPLITS}
     for result in kept:
         examples[assignment.split_of[result.song_id]].extend(
@@ -376,6 +405,20 @@ def split_partition(extraction: PartitionExtraction, *, seed: int, test_ratio: f
 
 
 # --------------------------------------------------------------------------- manifest
+
+
+def encoder_split_fields(encoder: Encoder, splits: Mapping[str, PartitionSplit]) -> dict:
+    """The manifest fields an encoder computes from the finished splits, or ``{}``.
+
+    Optional encoder method ``split_fields({partition: {split: [SongExample, ...]}}) -> dict``:
+    for what needs every partition's split at once, such as a vocabulary built from the
+    training split only (:class:`mst.records.note_token_encoder.NoteTokenEncoder`). Encoders
+    without it (the pianoroll phrases) add nothing.
+    """
+    method = getattr(encoder, "split_fields", None)
+    if method is None:
+        return {}
+    return dict(method({name: split.examples for name, split in splits.items()}))
 
 
 def library_versions() -> dict[str, str]:
@@ -416,9 +459,15 @@ def build_manifest(
     partition_by: str,
     seed: int,
     test_ratio: float,
+    split_fields: dict | None = None,
 ) -> dict:
-    """Assembles the format-version-2 manifest dict described in :mod:`mst.records.manifest`."""
+    """Assembles the format-version-2 manifest dict described in :mod:`mst.records.manifest`.
+
+    ``split_fields`` are extra top-level fields computed from the split examples (an encoder's
+    optional ``split_fields`` method, e.g. a vocabulary of the training split).
+    """
     partitions, songs, skipped = {}, {}, []
+    fixed_songs = sum(1 for extraction in extractions.values() for result in extraction.kept if result.encoded.split is not None)
     for name, extraction in extractions.items():
         split = splits[name]
         reasons = Counter(result.encoded.reason for result in extraction.skipped)
@@ -448,12 +497,15 @@ def build_manifest(
         "partition_by": partition_by,
         "encoder": encoder.name,
         **encoder.manifest_fields(partition_by),
+        **(split_fields or {}),
         "library_versions": library_versions(),
         "split": {
             "seed": int(seed),
             "test_ratio": float(test_ratio),
             "method": "song-level: sha256(f'{seed}:{song_id}') -> uniform [0,1) < test_ratio; "
             f"if a {partition_by} with >= 2 songs gets no test song, the song with the smallest value goes to test",
+            **({"fixed_by_source": fixed_songs, "fixed_note": "songs whose split the source fixes (an official split) keep it; "
+                "the hash rule only splits the others"} if fixed_songs else {}),
         },
         "partitions": partitions,
         "songs": songs,
@@ -552,7 +604,31 @@ def prepare_dataset(
                 f"gave a phrase (skipped: {dict(reasons)})"
             )
     splits = {name: split_partition(extraction, seed=seed, test_ratio=test_ratio) for name, extraction in extractions.items()}
+    return write_prepared(out_dir, encoder, extractions, splits, partition_by=partition_by, seed=seed, test_ratio=test_ratio,
+                          shard_size=shard_size, overwrite=overwrite)
 
+
+def write_prepared(
+    out_dir,
+    encoder: Encoder,
+    extractions: Mapping[str, PartitionExtraction],
+    splits: Mapping[str, PartitionSplit],
+    *,
+    partition_by: str,
+    seed: int,
+    test_ratio: float,
+    shard_size: int,
+    overwrite: bool,
+) -> dict:
+    """Writes split examples as shards + manifest into a staging folder, then swaps it into ``out_dir``.
+
+    The second half of :func:`prepare_dataset`, also used by importers of examples that were
+    encoded elsewhere (:mod:`mst.records.tfds_import`).
+
+    Returns:
+        The manifest dict.
+    """
+    out_dir = Path(out_dir).expanduser().resolve()
     _check_output_folder(out_dir, overwrite)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
@@ -565,7 +641,7 @@ def prepare_dataset(
                 shards.extend(encoder.write_shards(staging, name, split_name, split.examples[split_name],
                                                    partition_by=partition_by, shard_size=shard_size))
         manifest = build_manifest(extractions, splits, shards, encoder=encoder, partition_by=partition_by, seed=seed,
-                                  test_ratio=test_ratio)
+                                  test_ratio=test_ratio, split_fields=encoder_split_fields(encoder, splits))
         write_manifest(staging, manifest)
         _swap_into_place(staging, out_dir)
     except BaseException:
