@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mst import audio
+
 from mst.records import prepare_driver
 from mst.records.pianoroll_phrase_encoder import PianorollPhraseEncoder
 from mst.runtime import import_tensorflow
@@ -53,6 +55,15 @@ def _phrase_grid(data_dir: Path, png: Path, per_genre: int = 4) -> None:
         batch = next(iter(dataset)).numpy()
         phrases_by_genre[genre] = batch[:per_genre]
     plotting.save_phrase_grid_png(png, phrases_by_genre, n_per_row=per_genre)
+
+
+def demo_soundfont() -> Path:
+    """An installed General MIDI SoundFont, else mst's sine SoundFont (said so once)."""
+    try:
+        return audio.find_soundfont()
+    except audio.AudioError:
+        print(f"    (no General MIDI SoundFont installed: audio uses mst's sine tones; {audio.INSTALL_HINT.split(', or pass')[0]} for real instruments)")
+        return audio.sine_soundfont_path()
 
 
 def run_demo(out: Path, *, epochs: int, fresh: bool) -> dict[str, Path]:
@@ -84,6 +95,7 @@ def run_demo(out: Path, *, epochs: int, fresh: bool) -> dict[str, Path]:
     print("    (most embedded songs were in the shipped model's training data; transfers of held-out songs: docs/results/)")
     model = transfer.load_model(pretrained.shipped_generators())
     transfers = out / "transfers"
+    soundfont = demo_soundfont()
     for genre, direction in ((GENRE_A, f"{GENRE_A}2{GENRE_B}"), (GENRE_B, f"{GENRE_B}2{GENRE_A}")):
         for song in _test_songs(manifest, genre, SONGS_PER_DIRECTION):
             target = transfers / f"{song.stem}_{direction}.mid"
@@ -93,6 +105,11 @@ def run_demo(out: Path, *, epochs: int, fresh: bool) -> dict[str, Path]:
             for warning in result.warnings:
                 print(f"      warning: {warning}")
             artifacts[f"{direction}_{song.stem}"] = target
+            if song == _test_songs(manifest, genre, SONGS_PER_DIRECTION)[0]:
+                for midi in (song, target):  # listen: the source and its transfer
+                    rendering = audio.render_midi(midi, transfers / "audio" / f"{midi.stem}.wav", soundfont)
+                    print(f"      audio {rendering.wav.name}: {rendering.audio_seconds:.0f} s rendered in {rendering.render_seconds:.1f} s")
+                artifacts[f"{direction}_{song.stem}_audio"] = transfers / "audio" / f"{target.stem}.wav"
     _done(t)
 
     from mst.registry import get_config  # noqa: PLC0415
