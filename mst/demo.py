@@ -57,12 +57,13 @@ def _phrase_grid(data_dir: Path, png: Path, per_genre: int = 4) -> None:
     plotting.save_phrase_grid_png(png, phrases_by_genre, n_per_row=per_genre)
 
 
-def demo_soundfont() -> Path:
-    """An installed General MIDI SoundFont, else mst's sine SoundFont (said so once)."""
+def demo_soundfont(*, quiet: bool = False) -> Path:
+    """An installed General MIDI SoundFont, else mst's sine SoundFont (said so unless ``quiet``)."""
     try:
         return audio.find_soundfont()
     except audio.AudioError:
-        print(f"    (no General MIDI SoundFont installed: audio uses mst's sine tones; {audio.INSTALL_HINT.split(', or pass')[0]} for real instruments)")
+        if not quiet:
+            print(f"    (no General MIDI SoundFont installed: audio uses mst's sine tones; {audio.INSTALL_HINT.split(', or pass')[0]} for real instruments)")
         return audio.sine_soundfont_path()
 
 
@@ -144,7 +145,13 @@ def run_demo(out: Path, *, epochs: int, fresh: bool) -> dict[str, Path]:
     # The generative families: each registers a short demo of its own (Family.demo).
     for entry in registry.families_with("demo"):
         t = _step(f"4+/5 {entry.display_name}: {entry.description}")
-        artifacts.update(entry.resolve("demo")(out / entry.name, fresh=fresh))
+        written = entry.resolve("demo")(out / entry.name, fresh=fresh)
+        artifacts.update(written)
+        for name, path in list(written.items()):  # listen to what the family generated
+            if Path(path).suffix.lower() in (".mid", ".midi") and Path(path).is_file():
+                rendering = audio.render_midi(path, Path(path).with_suffix(".wav"), demo_soundfont(quiet=True))
+                artifacts[f"{name}_audio"] = rendering.wav
+                print(f"    audio {rendering.wav.name}: {rendering.audio_seconds:.0f} s rendered in {rendering.render_seconds:.1f} s")
         _done(t)
 
     _step("5/5 where things are")

@@ -115,7 +115,7 @@ def test_top_level_scripts_and_modules_run_the_same_code(name, tmp_path):
 def test_license_metadata_is_spdx_and_names_the_data_licenses():
     project = PYPROJECT["project"]
     assert isinstance(project["license"], str) and project["license"].startswith("Apache-2.0")
-    for term in ("MIT", "CC-BY-SA-3.0-DE", "ODbL-1.0"):  # POP909, piano-midi.de, Weimar Jazz Database
+    for term in ("MIT", "CC-BY-SA-3.0-DE", "ODbL-1.0", "CC-BY-4.0"):  # POP909, piano-midi.de, Weimar Jazz Database, Groove MIDI Dataset
         assert term in project["license"]
     for path in project["license-files"]:
         assert list(ROOT.glob(path)), path
