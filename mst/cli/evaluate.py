@@ -72,6 +72,8 @@ def _add_data_arguments(parser: argparse.ArgumentParser, *, what: str) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the --limit subset and of the noise (default 0)")
     parser.add_argument("--limit", type=_positive_int, help="evaluate at most N test phrases per genre (a seeded random subset)")
     parser.add_argument("--batch-size", type=_positive_int, default=64, help="phrases per model call (default 64)")
+    parser.add_argument("--no-verify", dest="verify_data", action="store_false",
+                        help="skip the sha256 check of the dataset's shards against its manifest")
 
 
 def _add_checkpoint_argument(parser: argparse.ArgumentParser) -> None:
@@ -219,6 +221,28 @@ def parse(argv: Sequence[str]) -> tuple[Callable[[argparse.Namespace], str], arg
     return _run_cyclegan, build_parser().parse_args(argv)
 
 
+def _split_verify_arguments(argv: list[str]) -> tuple[list[str], str | None, bool]:
+    """A family subcommand's arguments without ``--no-verify``, its ``--data`` and whether to verify."""
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--data")
+    known, _ = parser.parse_known_args(argv)
+    verify = "--no-verify" not in argv
+    return [item for item in argv if item != "--no-verify"], known.data, verify
+
+
+def _verify(data_dir: str) -> int:
+    """Checks the dataset's shards (once per process); returns an exit status, 0 when they are intact."""
+    from mst.records.manifest import DatasetError  # noqa: PLC0415
+    from mst.records.shards import verify_dataset_once  # noqa: PLC0415
+
+    try:
+        verify_dataset_once(data_dir)
+    except DatasetError as error:
+        print(f"{PROG}: error: {error} (prepare the dataset again, or pass --no-verify to read it anyway)", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status (see the module docstring)."""
     argv = expand_user(argv)
@@ -231,11 +255,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ConfigError as error:
             print(f"{PROG}: error: {error} (or one of {', '.join(SUBCOMMANDS)})", file=sys.stderr)
             return EXIT_USAGE
-        return int(entry.resolve("evaluate")(argv[1:]))
+        family_argv, data_dir, verify = _split_verify_arguments(argv[1:])
+        if verify and data_dir is not None:
+            error = _verify(data_dir)
+            if error:
+                return error
+        return int(entry.resolve("evaluate")(family_argv))
     try:
         runner, args = parse(argv)
     except SystemExit as stop:  # argparse: --help (0) or bad usage (2, message already printed)
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+    if getattr(args, "verify_data", False) and getattr(args, "data", None):
+        error = _verify(args.data)
+        if error:
+            return error
     from mst.models.cyclegan.cyclegan_evaluation import EvaluationError, EvaluationInputError  # noqa: PLC0415
 
     try:

@@ -48,6 +48,8 @@ def build_argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-steps", type=int, default=None, metavar="N", help="stop after N global steps (the run can be continued later)")
     parser.add_argument("--keep-checkpoints", type=int, default=3, metavar="N", help="step checkpoints to keep (default: %(default)s)")
     parser.add_argument("--no-export", dest="export", action="store_false", help="do not export RUN_DIR/export when training ends")
+    parser.add_argument("--no-verify", dest="verify_data", action="store_false",
+                        help="skip the sha256 check of the dataset's shards against its manifest (done once per run start)")
     parser.add_argument("--export-only", action="store_true", help="only export the run's newest checkpoint (no training)")
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1, help="0 silent, 1 progress bar, 2 one line per epoch")
     parser.add_argument("--list-presets", action="store_true", help="print the preset names and exit")
@@ -119,6 +121,7 @@ def main(argv=None) -> int:
             keep_checkpoints=args.keep_checkpoints,
             export=args.export,
             verbose=args.verbose,
+            verify_data=args.verify_data,
         )
     except ValueError as error:  # bad --max-steps, --checkpoint-every-steps, ...
         return _fail(str(error))

@@ -65,6 +65,7 @@ from mst.training.run_dir import (
     prepare_run_dir,
     worker_dir_name,
 )
+from mst.records.shards import verify_dataset_once
 from mst.training.schedules import ConstantThenLinearDecay
 
 
@@ -92,6 +93,8 @@ class RunOptions:
         keep_checkpoints: How many step checkpoints to keep.
         export: Export the model to ``RUN_DIR/export`` when training ends.
         verbose: Keras verbosity: 0 silent, 1 progress bar, 2 one line per epoch.
+        verify_data: Check every shard's sha256 against the manifest before training
+            (:func:`mst.records.shards.verify_dataset_once`; ``--no-verify`` turns it off).
     """
 
     strategy: str = "default"
@@ -105,6 +108,7 @@ class RunOptions:
     keep_checkpoints: int = 3
     export: bool = True
     verbose: int = 1
+    verify_data: bool = True
 
     def __post_init__(self):
         if self.strategy not in devices.STRATEGY_NAMES:
@@ -377,6 +381,8 @@ def train(config, data_dir, run_dir, options: RunOptions | None = None, *, prese
     options = options or RunOptions()
     run_dir = Path(run_dir)
     preset = preset or config.name
+    if options.verify_data:
+        verify_dataset_once(data_dir)  # a damaged shard is named before anything is written
     steps_per_epoch = task.steps_per_epoch(data_dir)  # dataset errors before anything is written
     strategy, own_dir, chief = start_run(config, data_dir, run_dir, options, preset=preset)
     plan = StepPlan(steps_per_epoch, config.epochs, options.max_steps)
