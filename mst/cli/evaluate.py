@@ -232,9 +232,13 @@ def _split_verify_arguments(argv: list[str]) -> tuple[list[str], str | None, boo
 
 def _verify(data_dir: str) -> int:
     """Checks the dataset's shards (once per process); returns an exit status, 0 when they are intact."""
-    from mst.records.manifest import DatasetError  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    from mst.records.manifest import MANIFEST_NAME, DatasetError  # noqa: PLC0415
     from mst.records.shards import verify_dataset_once  # noqa: PLC0415
 
+    if not (Path(data_dir) / MANIFEST_NAME).is_file():
+        return 0  # not a dataset: the evaluation's own input checks say so, in their order
     try:
         verify_dataset_once(data_dir)
     except DatasetError as error:
