@@ -127,7 +127,45 @@ def is_saved_model(directory: Path) -> bool:
     return (directory / "saved_model.pb").is_file()
 
 
+class UntrustedSavedModelError(ExportError):
+    """A SavedModel was about to be loaded while SavedModels are not trusted (see :func:`trust_saved_models`)."""
+
+
+_saved_models_trusted = True
+
+
+def trust_saved_models(trusted: bool) -> None:
+    """Sets whether :func:`load_saved_model` may load SavedModels in this process.
+
+    A SavedModel is a TensorFlow graph: loading and calling it runs whatever ops it holds, which
+    can read and write files (``tf.io.write_file``) or start other work; Keras' safe mode does not
+    apply to it. mst's command lines (``transfer.py``, ``evaluate.py``, ``generate.py``) therefore
+    call ``trust_saved_models(False)`` unless given ``--trust-saved-model`` and load an export's
+    ``.keras`` files instead (safe mode: no code runs). The library default is ``True``: code that
+    calls a loader on a path of its own choosing has chosen to trust it.
+    """
+    global _saved_models_trusted
+    _saved_models_trusted = bool(trusted)
+
+
+def saved_models_trusted() -> bool:
+    """Whether SavedModels may be loaded (see :func:`trust_saved_models`)."""
+    return _saved_models_trusted
+
+
 def load_saved_model(directory: Path):
+    """``tf.saved_model.load`` when SavedModels are trusted.
+
+    Raises:
+        UntrustedSavedModelError: SavedModels are not trusted in this process (the message says
+            why and how to load it anyway).
+    """
+    if not _saved_models_trusted:
+        raise UntrustedSavedModelError(
+            f"{directory} is a SavedModel: loading one runs the TensorFlow ops it contains (they can read and write files), "
+            "so mst's commands load the .keras files of an export in safe mode instead; give a .keras file or an export "
+            "folder that has them, or pass --trust-saved-model if you trust where this SavedModel came from"
+        )
     return import_tensorflow().saved_model.load(str(directory))
 
 

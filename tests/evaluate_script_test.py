@@ -147,6 +147,8 @@ def test_exported_cyclegan_runs_end_to_end(workspace, capsys):
     out_saved = workspace["root"] / "report_tiny_saved_model"
     argv = ["--model", workspace["tiny_export"] / "saved_model", "--classifier", workspace["classifier"], "--data", workspace["data"], "--out", out_saved, "--limit", "1"]
     code, _, stderr = run_cli(argv, capsys)
+    assert code == 2 and "is a SavedModel" in stderr and "--trust-saved-model" in stderr  # never loaded without consent
+    code, _, stderr = run_cli([*argv, "--trust-saved-model"], capsys)
     assert code == 0, stderr
     again = evaluation.load_results(out_saved)
     assert again.variant == "base" and again.info["phrases"][GENRE_B]["evaluated"] == 1

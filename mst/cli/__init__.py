@@ -43,3 +43,43 @@ def expand_user(argv: Sequence[str] | None) -> list[str]:
                 item = f"{head}={os.path.expanduser(tail)}"
         expanded.append(item)
     return expanded
+
+
+TRUST_FLAG = "--trust-saved-model"
+
+
+def add_trust_argument(parser) -> None:
+    """``--trust-saved-model`` (see :func:`mst.export.trust_saved_models` for why it exists)."""
+    parser.add_argument(
+        TRUST_FLAG, action="store_true",
+        help="allow loading TensorFlow SavedModels (they run the graph ops they contain, which can read and write "
+        "files); by default the .keras files of an export are loaded in Keras' safe mode",
+    )
+
+
+def apply_trust_argument(argv: list[str]) -> list[str]:
+    """Sets the SavedModel policy from ``--trust-saved-model`` in ``argv`` and returns ``argv`` without it
+    (for subcommands that a family parses itself)."""
+    from mst import export  # noqa: PLC0415  (imports TensorFlow lazily only)
+
+    export.trust_saved_models(TRUST_FLAG in argv)
+    return [item for item in argv if item != TRUST_FLAG]
+
+
+def restoring_saved_model_policy(function):
+    """Decorator for a command's ``main``: the SavedModel policy it sets ends with it (tests and
+    tools run several commands in one process; the library default must come back)."""
+    import functools  # noqa: PLC0415
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        module = sys.modules.get("mst.export")
+        previous = module.saved_models_trusted() if module is not None else True
+        try:
+            return function(*args, **kwargs)
+        finally:
+            module = sys.modules.get("mst.export")
+            if module is not None:
+                module.trust_saved_models(previous)
+
+    return wrapper

@@ -33,7 +33,7 @@ The arguments are parsed before anything heavy is imported, so ``--help`` is ins
 
 from __future__ import annotations
 
-from mst.cli import expand_user
+from mst.cli import add_trust_argument, restoring_saved_model_policy, apply_trust_argument, expand_user
 
 import argparse
 import sys
@@ -74,6 +74,7 @@ def _add_data_arguments(parser: argparse.ArgumentParser, *, what: str) -> None:
     parser.add_argument("--batch-size", type=_positive_int, default=64, help="phrases per model call (default 64)")
     parser.add_argument("--no-verify", dest="verify_data", action="store_false",
                         help="skip the sha256 check of the dataset's shards against its manifest")
+    add_trust_argument(parser)
 
 
 def _add_checkpoint_argument(parser: argparse.ArgumentParser) -> None:
@@ -247,6 +248,7 @@ def _verify(data_dir: str) -> int:
     return 0
 
 
+@restoring_saved_model_policy
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status (see the module docstring)."""
     argv = expand_user(argv)
@@ -259,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ConfigError as error:
             print(f"{PROG}: error: {error} (or one of {', '.join(SUBCOMMANDS)})", file=sys.stderr)
             return EXIT_USAGE
-        family_argv, data_dir, verify = _split_verify_arguments(argv[1:])
+        family_argv, data_dir, verify = _split_verify_arguments(apply_trust_argument(argv[1:]))
         if verify and data_dir is not None:
             error = _verify(data_dir)
             if error:
@@ -269,6 +271,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         runner, args = parse(argv)
     except SystemExit as stop:  # argparse: --help (0) or bad usage (2, message already printed)
         return stop.code if isinstance(stop.code, int) else EXIT_USAGE
+    from mst import export  # noqa: PLC0415
+
+    export.trust_saved_models(getattr(args, "trust_saved_model", False))
     if getattr(args, "verify_data", False) and getattr(args, "data", None):
         error = _verify(args.data)
         if error:

@@ -22,6 +22,8 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from mst.cli import restoring_saved_model_policy
+
 PROG = "generate.py"
 EXIT_USAGE = 2
 
@@ -33,6 +35,7 @@ def _usage(families) -> str:
     return "\n".join(lines)
 
 
+@restoring_saved_model_policy
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status."""
     from mst import registry  # noqa: PLC0415  (no TensorFlow)
@@ -50,7 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    family_argv, audio_args = _split_audio_arguments(argv[1:])
+    from mst.cli import apply_trust_argument  # noqa: PLC0415
+
+    family_argv, audio_args = _split_audio_arguments(apply_trust_argument(argv[1:]))
     from mst import audio  # noqa: PLC0415  (no TensorFlow)
 
     try:

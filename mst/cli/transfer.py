@@ -14,7 +14,7 @@ any transfer was silent or kept under 10 % of its source's notes, or a folder ho
 
 from __future__ import annotations
 
-from mst.cli import expand_user
+from mst.cli import add_trust_argument, restoring_saved_model_policy, expand_user
 
 import argparse
 import os
@@ -122,6 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     from mst import audio  # noqa: PLC0415  (no TensorFlow)
 
     audio.add_audio_arguments(parser)
+    add_trust_argument(parser)
     return parser
 
 
@@ -155,6 +156,7 @@ def _single_output(source: Path, out: str | None, direction: str) -> Path:
     return target
 
 
+@restoring_saved_model_policy
 def main(argv: list[str] | None = None) -> int:
     """Runs the command line and returns the exit status."""
     parser = build_parser()
@@ -183,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     from mst.runtime import import_tensorflow  # noqa: PLC0415
 
     import_tensorflow()  # quiet start before the model loader imports TensorFlow
+    from mst import export  # noqa: PLC0415
+
+    export.trust_saved_models(args.trust_saved_model)
     from mst.models.cyclegan import song_transfer as transfer  # noqa: PLC0415
 
     if args.model is None:

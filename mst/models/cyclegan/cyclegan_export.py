@@ -27,6 +27,7 @@ import numpy as np
 from mst.encodings import pianoroll
 from mst.export import (
     EXPORT_INFO_NAME,
+    saved_models_trusted,
     SAVED_MODEL_DIR_NAME,
     ExportError,
     checkpoint_location,
@@ -135,7 +136,8 @@ def load_generators(path) -> GeneratorPair:
 
     Accepted ``path``:
 
-    * an export folder (``export.json`` + ``saved_model/``): the SavedModel endpoints;
+    * an export folder (``export.json`` + ``saved_model/``): the SavedModel endpoints, or its
+      ``.keras`` files when SavedModels are not trusted (:func:`mst.export.trust_saved_models`);
     * a SavedModel folder (``saved_model.pb``) with ``a2b``/``b2a`` endpoints;
     * a ``.keras`` file: ``cyclegan.keras`` (both generators), or ``generator_a2b.keras`` /
       ``generator_b2a.keras`` (the other direction is taken from the same folder when present);
@@ -156,6 +158,10 @@ def load_generators(path) -> GeneratorPair:
         info = read_export_info(path)
         if info.get("kind") != KIND:
             raise ExportError(f"{path} is a {info.get('kind')} export, not a CycleGAN")
+        if not saved_models_trusted():  # the export's .keras files, in safe mode
+            for name in (GENERATOR_FILE_NAMES["a2b"], GENERATOR_FILE_NAMES["b2a"], CYCLEGAN_FILE_NAME):
+                if (path / name).is_file():
+                    return load_generators(path / name)
         loaded = load_saved_model(path / info.get("saved_model", SAVED_MODEL_DIR_NAME))
         return GeneratorPair({d: getattr(loaded, d) for d in DIRECTIONS}, source=str(path), kind="saved_model", genre_a=info.get("genre_a"), genre_b=info.get("genre_b"), keep_alive=loaded)
     if path.is_dir() and is_saved_model(path):

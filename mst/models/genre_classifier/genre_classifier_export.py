@@ -16,6 +16,7 @@ import numpy as np
 from mst.encodings import pianoroll
 from mst.export import (
     EXPORT_INFO_NAME,
+    saved_models_trusted,
     SAVED_MODEL_DIR_NAME,
     ExportError,
     checkpoint_location,
@@ -120,6 +121,8 @@ def load_classifier(path, which: str = "last") -> GenreClassifier:
         info = read_export_info(path)
         if info.get("kind") != KIND:
             raise ExportError(f"{path} is a {info.get('kind')} export, not a classifier")
+        if not saved_models_trusted() and (path / CLASSIFIER_FILE_NAME).is_file():
+            return load_classifier(path / CLASSIFIER_FILE_NAME)  # safe mode (see mst.export.trust_saved_models)
         loaded = load_saved_model(path / info.get("saved_model", SAVED_MODEL_DIR_NAME))
         return GenreClassifier(loaded.classify, source=str(path), kind="saved_model", genre_a=info.get("genre_a"), genre_b=info.get("genre_b"), keep_alive=loaded)
     if path.is_dir() and is_saved_model(path):
