@@ -193,7 +193,12 @@ def checkpoint_location(path: Path) -> tuple[Path, str | None]:
 
 
 def restore_inference_weights(model, run_dir: Path, prefix: str | None, checkpoint_subdir: str) -> str:
-    """Restores a model's weights from a training checkpoint (optimizer state etc. ignored)."""
+    """Restores a model's weights from a training checkpoint (optimizer state etc. ignored).
+
+    Variables outside the model's checkpoint dependencies
+    (:func:`mst.training.checkpointing.untracked_model_variables`) are restored too; the model
+    must be built (its variables created) first.
+    """
     tf = import_tensorflow()
     if prefix is None:
         prefix = tf.train.latest_checkpoint(str(run_dir / checkpoint_subdir))
@@ -201,7 +206,13 @@ def restore_inference_weights(model, run_dir: Path, prefix: str | None, checkpoi
             raise ExportError(f"{run_dir / checkpoint_subdir} holds no checkpoint yet")
     if not Path(prefix + ".index").is_file():
         raise ExportError(f"checkpoint {prefix} does not exist")
-    tf.train.Checkpoint(model=model).restore(prefix).expect_partial().assert_existing_objects_matched()
+    from mst.training.checkpointing import untracked_model_variables  # noqa: PLC0415
+
+    # The variables the run checkpoint keeps outside the model's dependency graph come back too
+    # (without them they would silently stay at their initial values).
+    untracked = untracked_model_variables(model)
+    checkpoint = tf.train.Checkpoint(model=model, **({"untracked_model_variables": untracked} if untracked else {}))
+    checkpoint.restore(prefix).expect_partial().assert_existing_objects_matched()
     return prefix
 
 

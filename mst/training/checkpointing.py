@@ -55,6 +55,19 @@ def _numpy_rng_from_json(text: str) -> None:
     np.random.set_state((name, np.asarray(keys, dtype=np.uint32), position, has_gauss, cached))
 
 
+def untracked_model_variables(model) -> dict:
+    """The model's variables that ``tf.train.Checkpoint(model=model)`` would not reach, by path.
+
+    Keras 3 does not track every variable as a checkpoint dependency of the model (e.g. seed
+    generator states, some LSTM cell weights reached only through the optimizer); the run
+    checkpoint stores them under ``untracked_model_variables`` and every restore must pass them
+    again, or they silently keep their initial values.
+    """
+    tf = import_tensorflow()
+    reachable = {id(trackable) for trackable in tf.train.TrackableView(model).descendants()}
+    return _by_path(v for v in (*model.variables, *model.metrics_variables) if id(v) not in reachable)
+
+
 def _by_path(variables) -> dict:
     """Variables keyed by their Keras path (``noise_seed/seed_generator_state``).
 
@@ -142,11 +155,9 @@ class RunCheckpointer:
         self.directory = Path(run_dir) / CHECKPOINT_DIR_NAME
         self.progress_path = Path(run_dir) / PROGRESS_FILE_NAME
         self.model = model
-        reachable = {id(trackable) for trackable in tf.train.TrackableView(model).descendants()}
-        untracked = [v for v in (*model.variables, *model.metrics_variables) if id(v) not in reachable]
         self.checkpoint = tf.train.Checkpoint(
             model=model,
-            untracked_model_variables=_by_path(untracked),
+            untracked_model_variables=untracked_model_variables(model),
             state=tf.train.Checkpoint(**state.trackables),
             **optimizers,
         )

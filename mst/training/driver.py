@@ -358,6 +358,8 @@ class TrainingTask(Protocol):
 
     # Optional: ``validation(model, context) -> Validation | None`` (see :class:`Validation`);
     # tasks without it get no validation callback.
+    # Optional: ``learning_rate_schedule(steps_per_epoch)`` -> the schedule its optimizers use (what
+    # the driver logs as ``learning_rate``); without it, ``ConstantThenLinearDecay`` of the config.
 
 
 def train(config, data_dir, run_dir, options: RunOptions | None = None, *, preset: str | None = None) -> TrainResult:
@@ -398,9 +400,13 @@ def train(config, data_dir, run_dir, options: RunOptions | None = None, *, prese
     checkpointer.restore_latest()
     announce_start(own_dir, state.step, steps_per_epoch, plan.total_steps)
 
-    # Every task's optimizers run on this schedule; evaluated at the index of the step just taken
-    # it is the rate that step used (optimizer.learning_rate would already show the next step's).
-    schedule = ConstantThenLinearDecay(config.learning_rate, steps_per_epoch=steps_per_epoch, epochs=config.epochs, epoch_step=config.epoch_step)
+    # The optimizers' schedule: a task's own (optional ``learning_rate_schedule(steps_per_epoch)``),
+    # else the constant-then-linear decay every other task uses. Evaluated at the index of the step
+    # just taken it is the rate that step used (optimizer.learning_rate would show the next step's).
+    if hasattr(task, "learning_rate_schedule"):
+        schedule = task.learning_rate_schedule(steps_per_epoch)
+    else:
+        schedule = ConstantThenLinearDecay(config.learning_rate, steps_per_epoch=steps_per_epoch, epochs=config.epochs, epoch_step=config.epoch_step)
     extra_scalars = {"learning_rate": lambda: float(schedule(state.step))}
     history = LossHistory(own_dir, state, steps_per_epoch, extra_scalars)
     history.load(state.step)
