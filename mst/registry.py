@@ -33,6 +33,9 @@ from pathlib import Path
 from mst.config import ConfigBase, ConfigError, apply_overrides
 from mst.models.cyclegan import cyclegan_presets
 from mst.models.genre_classifier import genre_classifier_presets
+from mst.models.musegan import musegan_presets
+from mst.models.attention_rnn import attention_rnn_presets
+from mst.models.music_vae import music_vae_presets
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,6 +119,54 @@ FAMILIES: tuple[Family, ...] = (
         run_exporter="mst.models.genre_classifier.genre_classifier_export:export_run",
         keras_modules=("mst.models.genre_classifier.genre_classifier",),
         description="genre classifier of a pair (the CycleGAN evaluation's judge)",
+    ),
+    Family(
+        name="musegan",
+        display_name="MuseGAN",
+        kind="musegan",
+        config_class=musegan_presets.MuseGANConfig,
+        presets=musegan_presets.PRESETS,
+        task="mst.models.musegan.musegan_task:MuseGANTask",
+        loader="mst.models.musegan.musegan_export:load_musegan",
+        run_exporter="mst.models.musegan.musegan_export:export_run",
+        keras_modules=("mst.models.musegan.musegan_generator", "mst.models.musegan.musegan"),
+        description="MuseGAN four-track chorales from four noises, WGAN-GP (Foster ch. 7)",
+        cli_name="musegan",
+        generate="mst.models.musegan.musegan_generate:main",
+        evaluate="mst.models.musegan.musegan_evaluation:main",
+        demo="mst.models.musegan.musegan_demo:run_demo",
+    ),
+    Family(
+        name="attention_rnn",
+        display_name="attention RNN",
+        kind="attention_rnn",
+        config_class=attention_rnn_presets.AttentionRNNConfig,
+        presets=attention_rnn_presets.PRESETS,
+        task="mst.models.attention_rnn.attention_rnn_task:AttentionRNNTask",
+        loader="mst.models.attention_rnn.attention_rnn_export:load_attention_rnn",
+        run_exporter="mst.models.attention_rnn.attention_rnn_export:export_run",
+        keras_modules=("mst.models.attention_rnn.attention_rnn",),
+        description="attention RNN over (pitch, duration) tokens, monophonic melodies (Foster ch. 7)",
+        cli_name="attention-rnn",
+        generate="mst.models.attention_rnn.attention_rnn_generate:main",
+        evaluate="mst.models.attention_rnn.attention_rnn_evaluation:main",
+        demo="mst.models.attention_rnn.attention_rnn_demo:run_demo",
+    ),
+    Family(
+        name="music_vae",
+        display_name="MusicVAE",
+        kind="music_vae",
+        config_class=music_vae_presets.MusicVAEConfig,
+        presets=music_vae_presets.PRESETS,
+        task="mst.models.music_vae.music_vae_task:MusicVAETask",
+        loader="mst.models.music_vae.music_vae_export:load_music_vae",
+        run_exporter="mst.models.music_vae.music_vae_export:export_run",
+        keras_modules=("mst.models.music_vae.music_vae",),
+        description="MusicVAE / GrooVAE: BiLSTM encoder, flat, groove and hierarchical decoders (Roberts et al. 2018, Magenta configs)",
+        cli_name="music-vae",
+        generate="mst.models.music_vae.music_vae_generate:main",
+        evaluate="mst.models.music_vae.music_vae_evaluation:main",
+        demo="mst.models.music_vae.music_vae_demo:run_demo",
     ),
 )
 """Every family mst knows, in ``--list-presets`` order."""

@@ -44,7 +44,28 @@ def every_keras_file_kind(tmp_path_factory) -> dict[str, Path]:
     cyclegan_dir = cyclegan_export.export_cyclegan(build_compiled_cyclegan(cyclegan_config, steps_per_epoch=3), root / "cyclegan", config=cyclegan_config)
     classifier_config = registry.get_config("classifier_tiny")
     classifier_dir = genre_classifier_export.export_classifier(build_compiled_classifier(classifier_config, steps_per_epoch=3), root / "classifier", config=classifier_config)
+    from mst.models.musegan import musegan_export
+    from mst.models.musegan.musegan import build_musegan
+    from mst.models.music_vae import music_vae_export
+    from mst.models.music_vae.music_vae import build_music_vae
+
+    musegan_config = registry.get_config("musegan_tiny")
+    musegan_dir = musegan_export.export_musegan(build_musegan(musegan_config), root / "musegan", config=musegan_config)
+    files_of_new_families = {
+        "musegan generator": musegan_dir / musegan_export.GENERATOR_FILE_NAME,
+        "musegan critic": musegan_dir / musegan_export.CRITIC_FILE_NAME,
+    }
+    from mst.models.attention_rnn.attention_rnn import build_attention_rnn_for
+
+    attention_rnn = build_attention_rnn_for(registry.get_config("attention_rnn_tiny"), (12, 5))
+    attention_rnn.save(root / "attention_rnn.keras")  # what attention_rnn_export writes beside its SavedModel
+    files_of_new_families["attention_rnn"] = root / "attention_rnn.keras"
+    for preset in ("groovae_tiny", "hierdec_tiny"):
+        config = registry.get_config(preset)
+        folder = music_vae_export.export_music_vae(build_music_vae(config), root / preset, config=config)
+        files_of_new_families[f"music_vae {preset}"] = folder / music_vae_export.KERAS_FILE_NAME
     files = {
+        **files_of_new_families,
         "cyclegan (compiled, with schedule)": cyclegan_dir / cyclegan_export.CYCLEGAN_FILE_NAME,
         "generator": cyclegan_dir / cyclegan_export.GENERATOR_FILE_NAMES["a2b"],
         "classifier (compiled)": classifier_dir / genre_classifier_export.CLASSIFIER_FILE_NAME,

@@ -52,6 +52,22 @@ ENCODINGS: dict[str, Encoding] = {
         "mst.records.pianoroll_phrase_encoder:PianorollPhraseEncoder",
         "64 x 84 pianoroll phrases, 4 bars of 16 steps (CycleGAN, genre classifier); the default",
     ),
+    "note_tokens": Encoding(
+        "mst.records.note_token_encoder:NoteTokenEncoder",
+        "(pitch, duration) token streams, one record per song, vocabulary of the train split (attention RNN)",
+    ),
+    "multitrack_rolls": Encoding(
+        "mst.records.multitrack_rolls:MultitrackRollEncoder",
+        "[bars, 16, 84, tracks] multi-track windows from a chorale .npz (official split) or MIDI folders (MuseGAN)",
+    ),
+    "groove": Encoding(
+        "mst.records.music_vae_records:GrooveEncoder",
+        "GrooVAE groove tensors [16 x bars, 27] (9 drums x hit, velocity, offset), TFDS-style bar windows, GMD official split (MusicVAE)",
+    ),
+    "melody_onehot": Encoding(
+        "mst.records.music_vae_records:MelodyEncoder",
+        "90-class monophonic melody windows of N bars, 1-bar hop, duplicates removed (MusicVAE)",
+    ),
 }
 """Encoding name -> :class:`Encoding`, in ``--help`` order."""
 

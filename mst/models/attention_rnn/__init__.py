@@ -1,0 +1,1 @@
+"""Foster's attention RNN (Generative Deep Learning ch. 7): note tokens, training, in-graph sampling."""
