@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,3 +82,34 @@ def write_json(path: str | os.PathLike, payload, *, indent: int = 1) -> Path:
     """
     text = json.dumps(payload, indent=indent, sort_keys=True, ensure_ascii=False) + "\n"
     return write_text(path, text)
+
+
+def fresh_staging_folder(final: str | os.PathLike) -> Path:
+    """An empty folder ``.<name>.tmp-<pid>`` beside ``final`` (parents created, a stale one removed).
+
+    Write a whole folder's content there, then :func:`replace_folder` it into place: readers never
+    see a half-written dataset or export.
+    """
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = final.with_name(f".{final.name}.tmp-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    return staging
+
+
+def replace_folder(staging: str | os.PathLike, final: str | os.PathLike) -> Path:
+    """Renames a finished staging folder to ``final``, replacing an older one (removed afterwards).
+
+    The old folder is first renamed to ``.<name>.old-<pid>`` (a folder cannot be atomically
+    replaced by another), so a crash between the two renames leaves both beside ``final``.
+    """
+    staging, final = Path(staging), Path(final)
+    retired = None
+    if final.exists():
+        retired = final.with_name(f".{final.name}.old-{os.getpid()}")
+        os.replace(final, retired)
+    os.replace(staging, final)
+    if retired is not None:
+        shutil.rmtree(retired, ignore_errors=True)
+    return final

@@ -24,7 +24,6 @@ sees a half-written export. Family specifics live in the family folders
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -50,17 +49,6 @@ def phrase_spec():
     return tf.TensorSpec([None, *pianoroll.PHRASE_SHAPE], tf.float32, name=INPUT_NAME)
 
 
-def _replace_directory(temporary: Path, final: Path) -> None:
-    """Moves a finished folder into place, replacing an older one (old one removed afterwards)."""
-    old = None
-    if final.exists():
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
-        os.replace(final, old)
-    os.replace(temporary, final)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
-
-
 def write_export(out_dir, endpoints: Mapping[str, Callable], tracked: list, keras_files: Mapping[str, object], info: dict) -> Path:
     """Writes SavedModel + ``.keras`` files + ``export.json`` into ``out_dir`` atomically.
 
@@ -77,10 +65,7 @@ def write_export(out_dir, endpoints: Mapping[str, Callable], tracked: list, kera
     import keras  # noqa: PLC0415
 
     final = Path(out_dir)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    temporary = final.with_name(f".{final.name}.tmp-{os.getpid()}")
-    shutil.rmtree(temporary, ignore_errors=True)
-    temporary.mkdir()
+    temporary = atomic.fresh_staging_folder(final)
     try:
         archive = keras.export.ExportArchive()
         for resource in tracked:
@@ -103,7 +88,7 @@ def write_export(out_dir, endpoints: Mapping[str, Callable], tracked: list, kera
         }
         payload.update(info)
         atomic.write_json(temporary / EXPORT_INFO_NAME, payload)
-        _replace_directory(temporary, final)
+        atomic.replace_folder(temporary, final)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
@@ -208,11 +193,13 @@ def restore_inference_weights(model, run_dir: Path, prefix: str | None, checkpoi
         raise ExportError(f"checkpoint {prefix} does not exist")
     from mst.training.checkpointing import untracked_model_variables  # noqa: PLC0415
 
-    # The variables the run checkpoint keeps outside the model's dependency graph come back too
-    # (without them they would silently stay at their initial values).
+    tf.train.Checkpoint(model=model).restore(prefix).expect_partial().assert_existing_objects_matched()
+    # The variables a run checkpoint keeps outside the model's dependency graph come back too
+    # (without them they would silently stay at their initial values); checkpoints written by
+    # other code may not have them (metric trackers, seed states), hence no assertion here.
     untracked = untracked_model_variables(model)
-    checkpoint = tf.train.Checkpoint(model=model, **({"untracked_model_variables": untracked} if untracked else {}))
-    checkpoint.restore(prefix).expect_partial().assert_existing_objects_matched()
+    if untracked:
+        tf.train.Checkpoint(untracked_model_variables=untracked).restore(prefix).expect_partial()
     return prefix
 
 

@@ -37,3 +37,17 @@ def test_write_text_creates_parents_and_keeps_newlines(tmp_path):
     path = tmp_path / "a" / "b" / "report.md"
     atomic.write_text(path, "x\r\ny\n")
     assert path.read_bytes() == b"x\r\ny\n"
+
+
+def test_a_staged_folder_replaces_the_old_one_in_one_rename(tmp_path):
+    final = tmp_path / "export"
+    final.mkdir()
+    (final / "old.txt").write_text("old")
+    staging = atomic.fresh_staging_folder(final)
+    assert staging.parent == tmp_path and staging.name.startswith(".export.tmp-") and not any(staging.iterdir())
+    (staging / "new.txt").write_text("new")
+    assert atomic.replace_folder(staging, final) == final
+    assert sorted(p.name for p in final.iterdir()) == ["new.txt"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]  # no staging or retired folder left
+    again = atomic.fresh_staging_folder(tmp_path / "deep" / "new")  # parents are created
+    assert again.parent == tmp_path / "deep"

@@ -44,6 +44,7 @@ from typing import Any, NamedTuple, Protocol
 import numpy as np
 
 import mst
+from mst import atomic
 from mst.music.files import find_midi_files, song_id_of
 from mst.records import splits as _splits
 from mst.records.manifest import (
@@ -537,17 +538,6 @@ def _check_output_folder(out_dir: Path, overwrite: bool) -> None:
         raise PrepareError(f"output folder {out_dir} already holds {state}; pass --overwrite (overwrite=True) to replace it")
 
 
-def _swap_into_place(staging: Path, out_dir: Path) -> None:
-    """Renames the finished staging folder to ``out_dir``, replacing an old dataset there."""
-    if out_dir.exists():
-        retired = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-        os.replace(out_dir, retired)
-        os.replace(staging, out_dir)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(staging, out_dir)
-
-
 def prepare_dataset(
     partition_dirs: Mapping[str, str | os.PathLike],
     out_dir: str | os.PathLike,
@@ -630,10 +620,7 @@ def write_prepared(
     """
     out_dir = Path(out_dir).expanduser().resolve()
     _check_output_folder(out_dir, overwrite)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = out_dir.with_name(f".{out_dir.name}.tmp-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
+    staging = atomic.fresh_staging_folder(out_dir)
     try:
         shards = []
         for name, split in splits.items():
@@ -643,7 +630,7 @@ def write_prepared(
         manifest = build_manifest(extractions, splits, shards, encoder=encoder, partition_by=partition_by, seed=seed,
                                   test_ratio=test_ratio, split_fields=encoder_split_fields(encoder, splits))
         write_manifest(staging, manifest)
-        _swap_into_place(staging, out_dir)
+        atomic.replace_folder(staging, out_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

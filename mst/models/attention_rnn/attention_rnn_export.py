@@ -19,7 +19,6 @@ An export folder holds (see :mod:`mst.export` for the shared layout):
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 
@@ -86,10 +85,7 @@ def export_attention_rnn(model, out_dir, *, config, tokens: dict, info: dict | N
     vocabulary = nt.Vocabulary.from_dict(tokens["vocabulary"])
     seq_len = int(tokens.get("seq_len", nt.SEQ_LEN))
     final = Path(out_dir)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    temporary = final.with_name(f".{final.name}.tmp-{os.getpid()}")
-    shutil.rmtree(temporary, ignore_errors=True)
-    temporary.mkdir()
+    temporary = atomic.fresh_staging_folder(final)
     try:
         archive = keras.export.ExportArchive()
         archive.track(model)
@@ -109,13 +105,7 @@ def export_attention_rnn(model, out_dir, *, config, tokens: dict, info: dict | N
         }
         payload.update(info or {})
         atomic.write_json(temporary / EXPORT_INFO_NAME, payload)
-        if final.exists():
-            old = final.with_name(f".{final.name}.old-{os.getpid()}")
-            os.replace(final, old)
-            os.replace(temporary, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(temporary, final)
+        atomic.replace_folder(temporary, final)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise

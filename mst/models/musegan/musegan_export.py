@@ -18,7 +18,6 @@ An export folder (kind ``musegan``; shared layout in :mod:`mst.export`) holds:
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -93,10 +92,7 @@ def export_musegan(model, out_dir, *, config, info: dict | None = None) -> Path:
 
     tf = import_tensorflow()
     final = Path(out_dir)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    temporary = final.with_name(f".{final.name}.tmp-{os.getpid()}")
-    shutil.rmtree(temporary, ignore_errors=True)
-    temporary.mkdir()
+    temporary = atomic.fresh_staging_folder(final)
     try:
         endpoints = generator_endpoints(model.generator, config.z_dim, config.n_tracks)
         archive = keras.export.ExportArchive()
@@ -126,13 +122,7 @@ def export_musegan(model, out_dir, *, config, info: dict | None = None) -> Path:
             **(info or {}),
         }
         atomic.write_json(temporary / EXPORT_INFO_NAME, payload)
-        if final.exists():
-            old = final.with_name(f".{final.name}.old-{os.getpid()}")
-            os.replace(final, old)
-            os.replace(temporary, final)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(temporary, final)
+        atomic.replace_folder(temporary, final)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise

@@ -17,7 +17,6 @@ An export folder (kind ``music_vae``) holds:
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -67,10 +66,7 @@ def export_music_vae(model, out_dir, *, config=None, info: dict | None = None) -
     """Writes the export folder atomically (see the module docstring); returns it."""
     tf = import_tensorflow()
     final = Path(out_dir)
-    final.parent.mkdir(parents=True, exist_ok=True)
-    temporary = final.with_name(f".{final.name}.tmp-{os.getpid()}")
-    shutil.rmtree(temporary, ignore_errors=True)
-    temporary.mkdir()
+    temporary = atomic.fresh_staging_folder(final)
     try:
         module = inference_module(model)
         tf.saved_model.save(module, str(temporary / SAVED_MODEL_DIR_NAME),
@@ -92,13 +88,7 @@ def export_music_vae(model, out_dir, *, config=None, info: dict | None = None) -
             payload["config_class"] = type(config).__name__
         payload.update(info or {})
         atomic.write_json(temporary / EXPORT_INFO_NAME, payload)
-        old = None
-        if final.exists():
-            old = final.with_name(f".{final.name}.old-{os.getpid()}")
-            os.replace(final, old)
-        os.replace(temporary, final)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
+        atomic.replace_folder(temporary, final)
     except BaseException:
         shutil.rmtree(temporary, ignore_errors=True)
         raise
