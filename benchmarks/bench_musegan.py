@@ -29,6 +29,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchlib import matmul_peak_gflops  # noqa: E402  (benchmarks/benchlib.py)
+
 from mst.runtime import import_tensorflow  # noqa: E402
 
 tf = import_tensorflow()
@@ -56,18 +58,6 @@ def forward_flops(model: keras.Model) -> float:
     return total
 
 
-def matmul_peak_gflops(n: int = 2048, repeats: int = 3) -> float:
-    """Best-of-``repeats`` float32 GEMM rate of this process's TF runtime, in GFLOP/s."""
-    a = tf.random.uniform((n, n), dtype=tf.float32)
-    b = tf.random.uniform((n, n), dtype=tf.float32)
-    matmul = tf.function(lambda x, y: tf.reduce_sum(tf.linalg.matmul(x, y)))  # noqa: E731 (benchmark-local)
-    matmul(a, b).numpy()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        matmul(a, b).numpy()
-        best = min(best, time.perf_counter() - start)
-    return 2.0 * n**3 / best / 1e9
 
 
 def main(argv=None) -> int:

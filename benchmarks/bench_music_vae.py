@@ -31,6 +31,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchlib import matmul_peak_gflops  # noqa: E402  (benchmarks/benchlib.py)
+
 from mst.runtime import import_tensorflow  # noqa: E402
 
 tf = import_tensorflow()
@@ -42,18 +44,6 @@ DEFAULT_PRESETS = ("groovae_4bar_cpu", "groovae_2bar_humanize_cpu", "cat_mel_2ba
 LATENCY_PRESETS = ("groovae_4bar_cpu", "hierdec_mel_16bar_cpu")
 
 
-def matmul_peak_gflops(n: int = 2048, repeats: int = 3) -> float:
-    """Best-of-``repeats`` float32 GEMM rate of this process (GFLOP/s)."""
-    a = tf.random.normal([n, n])
-    b = tf.random.normal([n, n])
-    matmul = tf.function(lambda x, y: tf.reduce_sum(tf.linalg.matmul(x, y)))  # noqa: E731
-    matmul(a, b).numpy()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        matmul(a, b).numpy()
-        best = min(best, time.perf_counter() - start)
-    return 2.0 * n**3 / best / 1e9
 
 
 def step_flops(config) -> float:

@@ -29,6 +29,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchlib import matmul_peak_gflops  # noqa: E402  (benchmarks/benchlib.py)
+
 from mst.runtime import import_tensorflow  # noqa: E402
 
 tf = import_tensorflow()
@@ -77,18 +79,6 @@ def step_flops(model, batch_size: int) -> tuple[float, float, float]:
     return g, d, per_sample * batch_size
 
 
-def matmul_peak_gflops(n: int = 4096, repeats: int = 3) -> float:
-    """Best-of-``repeats`` float32 GEMM rate of this process's TF runtime, in GFLOP/s."""
-    a = tf.random.uniform((n, n), dtype=tf.float32)
-    b = tf.random.uniform((n, n), dtype=tf.float32)
-    matmul = tf.function(lambda x, y: tf.reduce_sum(tf.linalg.matmul(x, y)))  # noqa: E731 (benchmark-local)
-    matmul(a, b).numpy()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        matmul(a, b).numpy()
-        best = min(best, time.perf_counter() - start)
-    return 2.0 * n**3 / best / 1e9
 
 
 def random_batch(config, rng: np.random.Generator) -> dict:
@@ -132,7 +122,7 @@ def main(argv=None) -> int:
 
     peaks, times = [], {label: [] for label in models}
     for round_index in range(args.rounds):
-        peaks.append(matmul_peak_gflops())
+        peaks.append(matmul_peak_gflops(4096))
         for label, model in models.items():
             start = time.perf_counter()
             model.train_on_batch(batch)
