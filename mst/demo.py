@@ -74,8 +74,12 @@ def run_demo(out: Path, *, epochs: int, fresh: bool) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     data_dir = out / "data"
     artifacts: dict[str, Path] = {}
+    from mst import registry  # noqa: PLC0415  (no TensorFlow)
 
-    t = _step(f"1/5 prepare the embedded MIDI set ({EMBEDDED_DIR}) -> {data_dir}")
+    families = registry.families_with("demo")  # the generative families' own short demos
+    total = 5 + len(families)
+
+    t = _step(f"1/{total} prepare the embedded MIDI set ({EMBEDDED_DIR}) -> {data_dir}")
     if not (data_dir / "manifest.json").exists():
         genre_dirs = {p.name: p for p in sorted(EMBEDDED_DIR.iterdir()) if p.is_dir()}
         manifest = prepare_driver.prepare_dataset(genre_dirs, data_dir, PianorollPhraseEncoder(), workers=2, progress=True)
@@ -92,7 +96,7 @@ def run_demo(out: Path, *, epochs: int, fresh: bool) -> dict[str, Path]:
     from mst.models.cyclegan import pretrained  # noqa: PLC0415
     from mst.models.cyclegan import song_transfer as transfer  # noqa: PLC0415
 
-    t = _step("2/5 transfer embedded songs with the shipped classical <-> pop model (no training)")
+    t = _step(f"2/{total} transfer embedded songs with the shipped classical <-> pop model (no training)")
     print("    (most embedded songs were in the shipped model's training data; transfers of held-out songs: docs/results/)")
     model = transfer.load_model(pretrained.shipped_generators())
     transfers = out / "transfers"
@@ -116,7 +120,7 @@ def run_demo(out: Path, *, epochs: int, fresh: bool) -> dict[str, Path]:
     from mst.registry import get_config  # noqa: PLC0415
     from mst.training.driver import RunOptions, train  # noqa: PLC0415
 
-    t = _step(f"3/5 train the tiny CycleGAN briefly ({GENRE_A} <-> {GENRE_B}, {epochs} epochs: exercises training, not quality)")
+    t = _step(f"3/{total} train the tiny CycleGAN briefly ({GENRE_A} <-> {GENRE_B}, {epochs} epochs: exercises training, not quality)")
     print("    (with the shipped model's objective options; the collapse monitor warns while a run this short is still at the floor)")
     run_dir = out / "cyclegan_run"
     config = get_config(
@@ -131,7 +135,7 @@ def run_demo(out: Path, *, epochs: int, fresh: bool) -> dict[str, Path]:
 
     from mst.models.cyclegan import cyclegan_report  # noqa: PLC0415
 
-    t = _step("4/5 evaluate the shipped model with the shipped classifier (the paper's protocol, embedded test split)")
+    t = _step(f"4/{total} evaluate the shipped model with the shipped classifier (the paper's protocol, embedded test split)")
     result, paths = cyclegan_report.run_evaluation(
         pretrained.shipped_generators(), pretrained.shipped_classifier(), data_dir, out / "report", label="demo: shipped classical <-> pop model"
     )
@@ -140,11 +144,9 @@ def run_demo(out: Path, *, epochs: int, fresh: bool) -> dict[str, Path]:
     artifacts["report"] = paths["report"]
     _done(t)
 
-    from mst import registry  # noqa: PLC0415
-
     # The generative families: each registers a short demo of its own (Family.demo).
-    for entry in registry.families_with("demo"):
-        t = _step(f"4+/5 {entry.display_name}: {entry.description}")
+    for number, entry in enumerate(families, start=5):
+        t = _step(f"{number}/{total} {entry.description}")
         written = entry.resolve("demo")(out / entry.name, fresh=fresh)
         artifacts.update(written)
         for name, path in list(written.items()):  # listen to what the family generated
@@ -154,7 +156,7 @@ def run_demo(out: Path, *, epochs: int, fresh: bool) -> dict[str, Path]:
                 print(f"    audio {rendering.wav.name}: {rendering.audio_seconds:.0f} s rendered in {rendering.render_seconds:.1f} s")
         _done(t)
 
-    _step("5/5 where things are")
+    _step(f"{total}/{total} where things are")
     width = max(len(k) for k in artifacts)
     for name, path in artifacts.items():
         print(f"    {name:<{width}}  {path}")
