@@ -118,6 +118,18 @@ def find_soundfont(explicit: str | os.PathLike | None = None) -> Path:
     raise SoundFontNotFoundError(f"no SoundFont found for --audio: {INSTALL_HINT}")
 
 
+def soundfont_or_sine() -> tuple[Path, bool]:
+    """``(SoundFont, is_sine)``: what :func:`find_soundfont` finds, else mst's sine SoundFont.
+
+    For what renders without being asked to (the demo, TensorBoard clips): it never fails for want
+    of an installed SoundFont; ``is_sine`` lets the caller say that it fell back.
+    """
+    try:
+        return find_soundfont(), False
+    except SoundFontNotFoundError:
+        return sine_soundfont_path(), True
+
+
 @dataclasses.dataclass(frozen=True)
 class Rendering:
     """One rendered file.
@@ -189,7 +201,7 @@ def render_midi(midi_path, wav_path, soundfont=None, *, sample_rate: int = DEFAU
     Returns:
         A :class:`Rendering`.
     """
-    font = find_soundfont(soundfont) if soundfont is None or not isinstance(soundfont, Path) else soundfont
+    font = soundfont if isinstance(soundfont, Path) else find_soundfont(soundfont)
     start = time.perf_counter()
     samples = synthesize(midi_path, font, sample_rate=sample_rate)
     peak = float(np.max(np.abs(samples))) if samples.size else 0.0
@@ -223,17 +235,6 @@ def audio_targets(midi_files: Iterable[str | os.PathLike], audio: str | os.PathL
     if relative_to is None:
         return [(midi, audio / f"{midi.stem}.wav") for midi in midi_files]
     return [(midi, audio / midi.relative_to(relative_to).with_suffix(".wav")) for midi in midi_files]
-
-
-def render_all(midi_files, audio, soundfont=None, *, relative_to=None, progress: bool = False) -> list[Rendering]:
-    """Renders MIDI files for ``--audio`` (see :func:`audio_targets`) with one SoundFont lookup."""
-    from tqdm import tqdm  # noqa: PLC0415
-
-    targets = audio_targets(midi_files, audio, relative_to=relative_to)
-    if not targets:
-        return []
-    font = find_soundfont(soundfont)
-    return [render_midi(midi, wav, font) for midi, wav in tqdm(targets, desc="render audio", unit="file", disable=not progress or len(targets) < 2)]
 
 
 # --------------------------------------------------------------------------- command lines

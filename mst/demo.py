@@ -59,12 +59,10 @@ def _phrase_grid(data_dir: Path, png: Path, per_genre: int = 4) -> None:
 
 def demo_soundfont(*, quiet: bool = False) -> Path:
     """An installed General MIDI SoundFont, else mst's sine SoundFont (said so unless ``quiet``)."""
-    try:
-        return audio.find_soundfont()
-    except audio.AudioError:
-        if not quiet:
-            print(f"    (no General MIDI SoundFont installed: audio uses mst's sine tones; {audio.INSTALL_HINT.split(', or pass')[0]} for real instruments)")
-        return audio.sine_soundfont_path()
+    font, is_sine = audio.soundfont_or_sine()
+    if is_sine and not quiet:
+        print(f"    (no General MIDI SoundFont installed: audio uses mst's sine tones; {audio.INSTALL_HINT.split(', or pass')[0]} for real instruments)")
+    return font
 
 
 def run_demo(out: Path, *, epochs: int, fresh: bool) -> dict[str, Path]:

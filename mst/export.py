@@ -108,6 +108,25 @@ def read_export_info(directory: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
+def export_info_of_kind(path: Path, kind: str) -> dict | None:
+    """``export.json`` of ``path`` if it is an export folder of ``kind``; ``None`` if it is no export folder.
+
+    Every family's loader starts here, so a wrong kind gives the same message everywhere.
+
+    Raises:
+        ExportError: ``path`` is an export of another kind.
+    """
+    path = Path(path)
+    if not (path.is_dir() and (path / EXPORT_INFO_NAME).is_file()):
+        return None
+    info = read_export_info(path)
+    if info.get("kind") != kind:
+        name = registry.family(kind).display_name
+        article = "an" if name[:1].lower() in "aeiou" else "a"
+        raise ExportError(f"{path} is a {info.get('kind')} export, not {article} {name}")
+    return info
+
+
 def is_saved_model(directory: Path) -> bool:
     return (directory / "saved_model.pb").is_file()
 

@@ -158,7 +158,7 @@ def verify_shards(
             raise DatasetError(f"shard {path} has sha256 {digest}, the manifest says {shard['sha256']}: the file is damaged")
 
 
-_VERIFIED: dict[tuple[str, int, int], float] = {}
+_VERIFIED: set[tuple[str, int, int]] = set()
 
 
 def verify_dataset_once(data_dir: str | os.PathLike) -> bool:
@@ -177,15 +177,13 @@ def verify_dataset_once(data_dir: str | os.PathLike) -> bool:
         DatasetError: A missing or damaged shard (the message names it), or no manifest.
     """
     manifest_file = Path(data_dir) / "manifest.json"
-    try:
-        stat = manifest_file.stat()
-    except OSError:
+    if not manifest_file.is_file():
         load_manifest(data_dir)  # raises the readers' "not a prepared dataset" error
-        raise
+    stat = manifest_file.stat()
     key = (str(manifest_file.resolve()), stat.st_mtime_ns, stat.st_size)
     if key in _VERIFIED:
         return False
     verify_shards(data_dir)
-    _VERIFIED[key] = stat.st_mtime
+    _VERIFIED.add(key)
     return True
 

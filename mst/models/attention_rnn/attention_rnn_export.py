@@ -26,6 +26,7 @@ from mst import atomic
 from mst.encodings import note_tokens as nt
 from mst.export import (
     EXPORT_INFO_NAME,
+    export_info_of_kind,
     SAVED_MODEL_DIR_NAME,
     ExportError,
     checkpoint_location,
@@ -187,10 +188,8 @@ def load_attention_rnn(path, which: str = "best") -> AttentionRNN:
     path = Path(path)
     if not path.exists() and not Path(str(path) + ".index").exists():
         raise FileNotFoundError(f"no attention RNN at {path}")
-    if path.is_dir() and (path / EXPORT_INFO_NAME).is_file():
-        info = read_export_info(path)
-        if info.get("kind") != KIND:
-            raise ExportError(f"{path} is a {info.get('kind')} export, not an attention RNN")
+    info = export_info_of_kind(path, KIND)
+    if info is not None:
         # The .keras file (safe mode) rather than the SavedModel: loading a SavedModel runs its ops,
         # which mst's commands only do for a SavedModel path the user names (mst.export.trust_saved_models).
         return _from_keras_model(load_keras(path / KERAS_FILE_NAME), _read_tokens(path), source=str(path), kind="keras", info=info)

@@ -26,7 +26,7 @@ import numpy as np
 
 from mst.encodings import pianoroll
 from mst.export import (
-    EXPORT_INFO_NAME,
+    export_info_of_kind,
     saved_models_trusted,
     SAVED_MODEL_DIR_NAME,
     ExportError,
@@ -154,10 +154,8 @@ def load_generators(path) -> GeneratorPair:
     path = Path(path)
     if not path.exists() and not Path(str(path) + ".index").exists():
         raise FileNotFoundError(f"no model at {path}")
-    if path.is_dir() and (path / EXPORT_INFO_NAME).is_file():
-        info = read_export_info(path)
-        if info.get("kind") != KIND:
-            raise ExportError(f"{path} is a {info.get('kind')} export, not a CycleGAN")
+    info = export_info_of_kind(path, KIND)
+    if info is not None:
         if not saved_models_trusted():  # the export's .keras files, in safe mode
             for name in (GENERATOR_FILE_NAMES["a2b"], GENERATOR_FILE_NAMES["b2a"], CYCLEGAN_FILE_NAME):
                 if (path / name).is_file():

@@ -170,10 +170,7 @@ class CycleGANSamples:
         from mst import audio  # noqa: PLC0415
 
         if self._soundfont is None:
-            try:
-                self._soundfont = audio.find_soundfont()
-            except audio.AudioError:
-                self._soundfont = audio.sine_soundfont_path()
+            self._soundfont, _ = audio.soundfont_or_sine()
         clips = []
         for rolls in (source[: self.AUDIO_PHRASES, ..., 0] > 0, binary[: self.AUDIO_PHRASES, ..., 0] > 0):
             with tempfile.TemporaryDirectory() as scratch:

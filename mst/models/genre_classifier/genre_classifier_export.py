@@ -15,7 +15,7 @@ import numpy as np
 
 from mst.encodings import pianoroll
 from mst.export import (
-    EXPORT_INFO_NAME,
+    export_info_of_kind,
     saved_models_trusted,
     SAVED_MODEL_DIR_NAME,
     ExportError,
@@ -117,10 +117,8 @@ def load_classifier(path, which: str = "last") -> GenreClassifier:
     path = Path(path)
     if not path.exists() and not Path(str(path) + ".index").exists():
         raise FileNotFoundError(f"no classifier at {path}")
-    if path.is_dir() and (path / EXPORT_INFO_NAME).is_file():
-        info = read_export_info(path)
-        if info.get("kind") != KIND:
-            raise ExportError(f"{path} is a {info.get('kind')} export, not a classifier")
+    info = export_info_of_kind(path, KIND)
+    if info is not None:
         if not saved_models_trusted() and (path / CLASSIFIER_FILE_NAME).is_file():
             return load_classifier(path / CLASSIFIER_FILE_NAME)  # safe mode (see mst.export.trust_saved_models)
         loaded = load_saved_model(path / info.get("saved_model", SAVED_MODEL_DIR_NAME))

@@ -27,12 +27,12 @@ from mst import atomic
 from mst.export import (
     EXPORT_FORMAT_VERSION,
     EXPORT_INFO_NAME,
+    export_info_of_kind,
     SAVED_MODEL_DIR_NAME,
     ExportError,
     checkpoint_location,
     checkpoint_step,
     load_keras,
-    read_export_info,
     restore_inference_weights,
     run_config,
     versions,
@@ -179,10 +179,8 @@ def load_musegan(path) -> LoadedMuseGAN:
     path = Path(path)
     if not path.exists() and not Path(str(path) + ".index").exists():
         raise FileNotFoundError(f"no MuseGAN at {path}")
-    if path.is_dir() and (path / EXPORT_INFO_NAME).is_file():
-        info = read_export_info(path)
-        if info.get("kind") != KIND:
-            raise ExportError(f"{path} is a {info.get('kind')} export, not a MuseGAN")
+    info = export_info_of_kind(path, KIND)
+    if info is not None:
         config = registry.family(KIND).config_class.from_dict(info["config"])
         generator = load_keras(path / GENERATOR_FILE_NAME)
         critic = load_keras(path / CRITIC_FILE_NAME) if (path / CRITIC_FILE_NAME).is_file() else None

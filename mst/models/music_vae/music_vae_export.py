@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from mst import atomic
-from mst.export import EXPORT_INFO_NAME, SAVED_MODEL_DIR_NAME, ExportError, checkpoint_location, checkpoint_step, load_keras, read_export_info, run_config, versions
+from mst.export import EXPORT_INFO_NAME, SAVED_MODEL_DIR_NAME, ExportError, export_info_of_kind, checkpoint_location, checkpoint_step, load_keras, run_config, versions
 from mst.runtime import import_tensorflow
 from mst.training.run_dir import CHECKPOINT_DIR_NAME
 
@@ -208,10 +208,8 @@ def load_music_vae(path) -> LoadedMusicVAE:
     if not path.exists() and not Path(str(path) + ".index").exists():
         raise FileNotFoundError(f"no MusicVAE at {path}")
     tf = import_tensorflow()
-    if path.is_dir() and (path / EXPORT_INFO_NAME).is_file():
-        info = read_export_info(path)
-        if info.get("kind") != KIND:
-            raise ExportError(f"{path} is a {info.get('kind')} export, not a MusicVAE")
+    info = export_info_of_kind(path, KIND)
+    if info is not None:
         config = None
         if "config" in info:
             from mst.models.music_vae.music_vae_presets import MusicVAEConfig  # noqa: PLC0415
