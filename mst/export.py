@@ -108,6 +108,18 @@ def read_export_info(directory: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
+def existing_model_path(path, what: str) -> Path:
+    """``Path(path)`` if something loadable may be there: the path itself or a checkpoint prefix's ``.index``.
+
+    Raises:
+        FileNotFoundError: Neither exists (``"no <what> at <path>"``).
+    """
+    path = Path(path)
+    if not path.exists() and not Path(str(path) + ".index").exists():
+        raise FileNotFoundError(f"no {what} at {path}")
+    return path
+
+
 def export_info_of_kind(path: Path, kind: str) -> dict | None:
     """``export.json`` of ``path`` if it is an export folder of ``kind``; ``None`` if it is no export folder.
 

@@ -26,6 +26,7 @@ from mst import atomic
 from mst.encodings import note_tokens as nt
 from mst.export import (
     EXPORT_INFO_NAME,
+    existing_model_path,
     export_info_of_kind,
     SAVED_MODEL_DIR_NAME,
     ExportError,
@@ -185,9 +186,7 @@ def load_attention_rnn(path, which: str = "best") -> AttentionRNN:
     """
     if which not in ("best", "last"):
         raise ValueError(f"which must be 'best' or 'last', got {which!r}")
-    path = Path(path)
-    if not path.exists() and not Path(str(path) + ".index").exists():
-        raise FileNotFoundError(f"no attention RNN at {path}")
+    path = existing_model_path(path, "attention RNN")
     info = export_info_of_kind(path, KIND)
     if info is not None:
         # The .keras file (safe mode) rather than the SavedModel: loading a SavedModel runs its ops,

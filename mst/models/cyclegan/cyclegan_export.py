@@ -26,6 +26,7 @@ import numpy as np
 
 from mst.encodings import pianoroll
 from mst.export import (
+    existing_model_path,
     export_info_of_kind,
     saved_models_trusted,
     SAVED_MODEL_DIR_NAME,
@@ -151,9 +152,7 @@ def load_generators(path) -> GeneratorPair:
         ExportError: Nothing loadable at ``path`` (the message says what was expected).
         FileNotFoundError: ``path`` does not exist.
     """
-    path = Path(path)
-    if not path.exists() and not Path(str(path) + ".index").exists():
-        raise FileNotFoundError(f"no model at {path}")
+    path = existing_model_path(path, "model")
     info = export_info_of_kind(path, KIND)
     if info is not None:
         if not saved_models_trusted():  # the export's .keras files, in safe mode

@@ -15,6 +15,7 @@ import numpy as np
 
 from mst.encodings import pianoroll
 from mst.export import (
+    existing_model_path,
     export_info_of_kind,
     saved_models_trusted,
     SAVED_MODEL_DIR_NAME,
@@ -114,9 +115,7 @@ def load_classifier(path, which: str = "last") -> GenreClassifier:
     """
     if which not in ("last", "best"):
         raise ValueError(f"which must be 'last' or 'best', got {which!r}")
-    path = Path(path)
-    if not path.exists() and not Path(str(path) + ".index").exists():
-        raise FileNotFoundError(f"no classifier at {path}")
+    path = existing_model_path(path, "classifier")
     info = export_info_of_kind(path, KIND)
     if info is not None:
         if not saved_models_trusted() and (path / CLASSIFIER_FILE_NAME).is_file():

@@ -27,6 +27,7 @@ from mst import atomic
 from mst.export import (
     EXPORT_FORMAT_VERSION,
     EXPORT_INFO_NAME,
+    existing_model_path,
     export_info_of_kind,
     SAVED_MODEL_DIR_NAME,
     ExportError,
@@ -176,9 +177,7 @@ def load_musegan(path) -> LoadedMuseGAN:
     """
     from mst import registry  # noqa: PLC0415
 
-    path = Path(path)
-    if not path.exists() and not Path(str(path) + ".index").exists():
-        raise FileNotFoundError(f"no MuseGAN at {path}")
+    path = existing_model_path(path, "MuseGAN")
     info = export_info_of_kind(path, KIND)
     if info is not None:
         config = registry.family(KIND).config_class.from_dict(info["config"])

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from mst import atomic
-from mst.export import EXPORT_INFO_NAME, SAVED_MODEL_DIR_NAME, ExportError, export_info_of_kind, checkpoint_location, checkpoint_step, load_keras, run_config, versions
+from mst.export import EXPORT_INFO_NAME, SAVED_MODEL_DIR_NAME, ExportError, existing_model_path, export_info_of_kind, checkpoint_location, checkpoint_step, load_keras, run_config, versions
 from mst.runtime import import_tensorflow
 from mst.training.run_dir import CHECKPOINT_DIR_NAME
 
@@ -204,9 +204,7 @@ def load_music_vae(path) -> LoadedMusicVAE:
         ExportError: Nothing loadable at ``path``.
         FileNotFoundError: ``path`` does not exist.
     """
-    path = Path(path)
-    if not path.exists() and not Path(str(path) + ".index").exists():
-        raise FileNotFoundError(f"no MusicVAE at {path}")
+    path = existing_model_path(path, "MusicVAE")
     tf = import_tensorflow()
     info = export_info_of_kind(path, KIND)
     if info is not None:
