@@ -310,6 +310,11 @@ def write_sine_soundfont(path: str | os.PathLike, *, sample_rate: int = 44000) -
     period = sample_rate // 440
     cycles = 40
     length = period * cycles
+    # The loop covers whole periods strictly inside the sample (two periods of margin on each
+    # side; SoundFont 2.04 asks for at least 8 points): Prestosynth scales the loop points by the
+    # pitch-shift ratio and rounds, and a loop ending on the last sample made it read past the
+    # resampled buffer, which some machines rendered as silence or garbage.
+    loop_start, loop_end = 2 * period, (cycles - 2) * period
     wave_ = np.round(np.sin(2 * np.pi * np.arange(length) / period) * 0.6 * 32767).astype("<i2")
     smpl = wave_.tobytes() + b"\0" * (46 * 2)  # the spec wants 46 zero samples after each sample
 
@@ -327,7 +332,7 @@ def write_sine_soundfont(path: str | os.PathLike, *, sample_rate: int = 44000) -
     igen = b"".join(struct.pack("<Hh", operator, amount) for operator, amount in generators) + struct.pack("<Hh", 0, 0)
     ibag = struct.pack("<HH", 0, 0) + struct.pack("<HH", len(generators), 0)
     imod = b"\0" * 10
-    shdr = _name("sine A4") + struct.pack("<IIIIIBbHH", 0, length, 0, length, sample_rate, 69, 0, 0, 1)
+    shdr = _name("sine A4") + struct.pack("<IIIIIBbHH", 0, length, loop_start, loop_end, sample_rate, 69, 0, 0, 1)
     shdr += _name("EOS") + struct.pack("<IIIIIBbHH", 0, 0, 0, 0, 0, 0, 0, 0, 0)
 
     body = b"sfbk" + _list(b"INFO", _chunk(b"ifil", struct.pack("<HH", 2, 4)), _chunk(b"isng", b"EMU8000\0"), _chunk(b"INAM", b"mst sine\0"))

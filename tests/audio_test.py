@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -41,7 +42,18 @@ def test_the_sine_soundfont_plays_every_note_at_its_pitch(sine_font, tmp_path, p
     midi = write_notes(tmp_path / "note.mid", [(pitch, 0.0, 1.0)], program=40)  # any program plays the sine
     samples = audio.synthesize(midi, sine_font, sample_rate=22050)
     assert samples.shape[0] == 2 and samples.shape[1] == pytest.approx(22050, rel=0.01)  # the note's second
+    assert np.isfinite(samples).all() and np.abs(samples).max() > 0.1
     assert dominant_hz(samples[:, 2000:20000], 22050) == pytest.approx(hz, rel=0.01)
+
+
+def test_the_sine_soundfont_loop_lies_inside_its_sample(sine_font):
+    """Synthesizers read a few points past the loop end when they resample (see the writer)."""
+    data = sine_font.read_bytes()
+    header = data.index(b"sine A4")
+    start, end, loop_start, loop_end, rate = struct.unpack("<IIIII", data[header + 20 : header + 40])
+    period = rate // 440
+    assert start + 8 <= loop_start < loop_end <= end - 8
+    assert (loop_start - start) % period == 0 and (loop_end - loop_start) % period == 0  # seamless
 
 
 def test_drums_and_silence_render(sine_font, tmp_path):
