@@ -36,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from mst import atomic
+from mst.errors import InputError
 
 SINE_SOUNDFONT = "sine"
 """``--soundfont sine``: mst's own sine SoundFont (always available, written on first use)."""
@@ -70,7 +71,7 @@ INSTALL_HINT = (
 DEFAULT_SAMPLE_RATE = 44100
 
 
-class AudioError(Exception):
+class AudioError(InputError):
     """Rendering cannot run: no SoundFont, an unreadable SoundFont or MIDI file (message names it)."""
 
 

@@ -24,9 +24,10 @@ import types
 import typing
 from collections.abc import Mapping
 from typing import ClassVar
+from mst.errors import InputError
 
 
-class ConfigError(ValueError):
+class ConfigError(ValueError, InputError):
     """An invalid config value, override, field or preset name."""
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mst.cli.errors import command
 from mst import audio
 
 from mst.records import prepare_driver
@@ -181,6 +182,7 @@ def _note_count(roll) -> int:
     return int(note_count(roll))
 
 
+@command("mst.demo")
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("demo_out"))

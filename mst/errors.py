@@ -1,6 +1,8 @@
-"""The base of mst's per-file errors: a file, a machine-readable reason, a human-readable detail.
+"""The bases of mst's errors.
 
-Batch jobs write ``reason`` to their reports unchanged and show the message to the user; the
+:class:`InputError` (the user's to fix) and :class:`EnvironmentProblem` (the machine's) decide a
+command's exit status (:mod:`mst.cli.errors`). :class:`FileReasonError` is the per-file error: a
+file, a machine-readable reason, a human-readable detail. Batch jobs write ``reason`` to their reports unchanged and show the message to the user; the
 errors pickle with all three fields, so they cross process pools intact. Each layer subclasses
 :class:`FileReasonError` and says which reasons it may carry (:meth:`FileReasonError.check_reason`).
 
@@ -16,7 +18,21 @@ from __future__ import annotations
 import os
 
 
-class FileReasonError(Exception):
+class InputError(Exception):
+    """Base of the errors that are the user's to fix: arguments, input files, datasets, models.
+
+    The commands print these as one line and exit with status 2 (:mod:`mst.cli.errors`).
+    """
+
+
+class EnvironmentProblem(Exception):
+    """Base of the errors that come from the machine: a lost worker, a missing library, a device.
+
+    The commands print these as one line and exit with status 3 (:mod:`mst.cli.errors`).
+    """
+
+
+class FileReasonError(InputError):
     """A file that a layer of mst cannot handle, with a machine-readable reason.
 
     Attributes:

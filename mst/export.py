@@ -32,6 +32,7 @@ from mst import atomic, registry
 from mst.encodings import pianoroll
 from mst.runtime import import_tensorflow
 from mst.training.run_dir import CHECKPOINT_DIR_NAME, EXPORT_DIR_NAME, RunDirError, load_run_config, load_run_info
+from mst.errors import InputError
 
 SAVED_MODEL_DIR_NAME = "saved_model"
 EXPORT_INFO_NAME = "export.json"
@@ -39,7 +40,7 @@ INPUT_NAME = "phrases"
 EXPORT_FORMAT_VERSION = 1
 
 
-class ExportError(Exception):
+class ExportError(InputError):
     """A model cannot be exported or an exported/saved model cannot be loaded."""
 
 

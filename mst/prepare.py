@@ -16,7 +16,9 @@ and its MIDI folder (searched recursively); the partitions are labelled ``genre`
 respectively (``--partition-by LABEL`` picks any other label, e.g. ``drummer``). ``--embedded``
 uses the demo data shipped with mst (three genres). Files that are rejected are skipped and
 listed in the manifest with their reason; ``--strict`` turns any skipped file into exit status 1,
-after the dataset and the report have been written. Exit status 2: an error (nothing written).
+after the dataset and the report have been written. Exit status 2: a usage or input error, 3: an
+environment error such as a full or read-only disk (nothing written in either case; the same
+codes as every mst command, :mod:`mst.cli.errors`); ``--debug`` shows the traceback.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from mst.cli.errors import add_debug_argument, command
 from mst.music.file_filter import POLICIES
 from mst.records import splits as _splits
 from mst.records import encoders
@@ -90,6 +93,7 @@ def build_argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--strict", action="store_true", help="exit with status 1 if any file was skipped (after writing everything)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing dataset in --out")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    add_debug_argument(parser)
     return parser
 
 
@@ -136,8 +140,9 @@ def describe_options(encoding: str) -> str:
     return "\n".join(lines)
 
 
+@command("mst.prepare")
 def main(argv: Sequence[str] | None = None, *, stdout=None, stderr=None) -> int:
-    """Command-line entry point; returns the exit status (0 ok, 1 skipped files with --strict, 2 error)."""
+    """Command-line entry point; returns the exit status (see the module docstring)."""
     stdout = sys.stdout if stdout is None else stdout
     stderr = sys.stderr if stderr is None else stderr
     from mst.cli import expand_user  # noqa: PLC0415

@@ -6,6 +6,7 @@ import contextlib
 import os
 import sys
 import warnings
+from mst.errors import EnvironmentProblem
 
 
 @contextlib.contextmanager
@@ -21,7 +22,7 @@ def _stderr_fd_silenced():
         os.close(devnull)
 
 
-class TensorFlowMissingError(ImportError):
+class TensorFlowMissingError(ImportError, EnvironmentProblem):
     """TensorFlow is not installed (mst takes it from one extra: ``mst[cpu]`` or ``mst[gpu]``)."""
 
 

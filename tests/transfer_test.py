@@ -633,10 +633,10 @@ def test_cli_single_file(cli, capsys, tiny_cyclegan, song_path, tmp_path):
     np.testing.assert_array_equal(written.tempos, source.tempos)
     assert written.notes["is_drum"].sum() == len(DRUMS)
 
-    # The output exists now: refused (exit 1, nothing touched) unless --overwrite.
+    # The output exists now: refused (exit 2, an input error; nothing touched) unless --overwrite.
     before = target.read_bytes()
     code, out, err = run_cli(cli, capsys, "--model", model, "--direction", "a2b", song_path)
-    assert code == 1 and "output_exists" in err and str(target) in err
+    assert code == 2 and "output_exists" in err and err.startswith("transfer.py: error: ") and str(target) in err
     assert target.read_bytes() == before
     code, _, err = run_cli(
         cli, capsys, "--model", model, "--direction", "a2b", song_path, "--overwrite", "--program", 24
@@ -661,7 +661,7 @@ def test_cli_rejected_song_names_file_and_reason(cli, capsys, tiny_cyclegan, tmp
     shutil.copy(FIXTURES / "bad" / "three_four.mid", source)
     args = ("--model", tiny_cyclegan["export"], "--direction", "a2b", source, "--out", tmp_path / "o.mid")
     code, out, err = run_cli(cli, capsys, *args)
-    assert code == 1 and "wrote" not in out
+    assert code == 2 and "wrote" not in out and "Traceback" not in err
     assert str(source) in err and "not_4_4" in err and "beat_grid" in err
     assert not (tmp_path / "o.mid").exists()
     code, _, err = run_cli(cli, capsys, *args, "--time-signature-policy", "beat_grid")
@@ -670,7 +670,7 @@ def test_cli_rejected_song_names_file_and_reason(cli, capsys, tiny_cyclegan, tmp
     code, _, err = run_cli(
         cli, capsys, "--model", tiny_cyclegan["export"], "--direction", "a2b", empty, "--out", tmp_path / "e.mid"
     )
-    assert code == 1 and "empty.mid" in err and "empty_file" in err
+    assert code == 2 and "empty.mid" in err and "empty_file" in err
 
 
 def test_cli_folder_mode_exit_codes(cli, capsys, tiny_cyclegan, tmp_path):
@@ -691,12 +691,12 @@ def test_cli_folder_mode_exit_codes(cli, capsys, tiny_cyclegan, tmp_path):
     code, _, err = run_cli(
         cli, capsys, "--model", tiny_cyclegan["run"], "--direction", "a2b", empty, "--out", tmp_path / "o"
     )
-    assert code == 1 and "no .mid/.midi files" in err
+    assert code == 2 and "no .mid/.midi files" in err
 
 
 def test_cli_usage_errors(cli, capsys, tiny_cyclegan, song_path, tmp_path):
     code, _, err = run_cli(cli, capsys, "--model", tmp_path / "missing", "--direction", "a2b", song_path)
-    assert code == 2 and "cannot load model" in err
+    assert code == 2 and "model not found" in err and str(tmp_path / "missing") in err and len(err.splitlines()) == 1
     single = tiny_cyclegan["single"]
     code, _, err = run_cli(cli, capsys, "--model", single, "--direction", "b2a", song_path)
     assert code == 2 and "no b2a generator" in err
@@ -713,6 +713,29 @@ def test_cli_usage_errors(cli, capsys, tiny_cyclegan, song_path, tmp_path):
     capsys.readouterr()
     code, _, err = run_cli(cli, capsys, "--model", single, "--direction", "up", song_path)
     assert code == 2 and "unknown direction 'up'" in err and "use one of a2b, b2a" in err
+
+
+def test_cli_checks_the_song_before_loading_the_model(cli, capsys, tmp_path):
+    # The model path does not exist: the song's rejection must come first (no model load at all).
+    empty = FIXTURES / "bad" / "empty.mid"
+    code, _, err = run_cli(cli, capsys, "--model", tmp_path / "missing", "--direction", "a2b", empty, "--out", tmp_path / "o.mid")
+    assert code == 2 and "empty_file" in err and "model not found" not in err
+
+
+def test_cli_refuses_a_generator_file_of_the_other_direction(cli, capsys, tiny_cyclegan, song_path, tmp_path):
+    single = tiny_cyclegan["single"]  # generator_a2b.keras
+    code, _, err = run_cli(cli, capsys, "--model", single, "--direction", "a2b", song_path, "--out", tmp_path / "ok.mid")
+    assert code == 0, err
+    both = tiny_cyclegan["export"] / "generator_b2a.keras"  # its a2b sibling lies beside it
+    code, _, err = run_cli(cli, capsys, "--model", both, "--direction", "a2b", song_path, "--out", tmp_path / "a.mid")
+    assert code == 2 and "is the b2a generator, not a2b" in err and "generator_a2b.keras" in err
+    assert not (tmp_path / "a.mid").exists()
+
+
+def test_cli_debug_shows_the_traceback(cli, capsys, tmp_path):
+    empty = FIXTURES / "bad" / "empty.mid"
+    code, _, err = run_cli(cli, capsys, "--direction", "a2b", empty, "--out", tmp_path / "o.mid", "--debug")
+    assert code == 2 and "Traceback (most recent call last)" in err and err.rstrip().splitlines()[-1].startswith("transfer.py: error: ")
 
 
 @pytest.mark.slow

@@ -47,3 +47,24 @@ def test_evaluate_checks_the_dataset_of_every_subcommand(tmp_path, capsys):
     assert str(shard) in error and "--no-verify" in error
     _, data_dir, verify = evaluate._split_verify_arguments(["--data", str(data), "--no-verify", "--x", "1"])
     assert (data_dir, verify) == (str(data), False)
+
+
+def test_a_damaged_shard_read_without_the_check_is_named_too(tmp_path):
+    data = write_random_dataset(tmp_path / "data")
+    shard = flip_a_byte(data)  # the record CRC no longer matches: TensorFlow raises DataLossError
+    config = registry.get_config("cyclegan_tiny", ["steps_per_epoch=1", "epochs=1"])
+    with pytest.raises(DatasetError, match=rf"shard {shard} has sha256 [0-9a-f]{{64}}, the manifest says .*damaged"):
+        train(config, data, tmp_path / "run", RunOptions(export=False, verbose=0, verify_data=False))
+
+
+def test_explain_read_error_finds_an_unreadable_shard_whose_hash_was_recomputed(tmp_path):
+    from mst.records.shards import explain_read_error, sha256_file
+
+    data = write_random_dataset(tmp_path / "data")
+    shard = flip_a_byte(data)
+    manifest = json.loads((data / "manifest.json").read_text())
+    manifest["shards"][0]["sha256"] = sha256_file(shard)  # the manifest agrees with the damage
+    (data / "manifest.json").write_text(json.dumps(manifest))
+    error = explain_read_error(data, RuntimeError("corrupted record at 12"))
+    assert isinstance(error, DatasetError)
+    assert f"shard {shard} cannot be read (DataLossError: " in str(error) and "prepare the dataset again" in str(error)

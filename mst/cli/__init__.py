@@ -83,3 +83,34 @@ def restoring_saved_model_policy(function):
                 module.trust_saved_models(previous)
 
     return wrapper
+
+
+def output_folder_argument(argv: Sequence[str], flag: str = "--out") -> str | None:
+    """The value of ``flag`` in ``argv`` (``--out X`` or ``--out=X``), without parsing the rest."""
+    items = list(argv)
+    for index, item in enumerate(items):
+        if item == flag and index + 1 < len(items):
+            return items[index + 1]
+        if item.startswith(flag + "="):
+            return item[len(flag) + 1 :]
+    return None
+
+
+def check_output_folder(path: str | os.PathLike | None, flag: str = "--out") -> None:
+    """Refuses an output *folder* argument that names an existing file, before any work is done.
+
+    Raises:
+        mst.errors.InputError: ``path`` exists and is not a folder.
+
+    Example:
+        >>> import tempfile
+        >>> with tempfile.NamedTemporaryFile() as handle:
+        ...     check_output_folder(handle.name)
+        Traceback (most recent call last):
+        ...
+        mst.errors.InputError: --out /tmp/... is a file; it must name a folder (a new one is created)
+    """
+    from mst.errors import InputError  # noqa: PLC0415
+
+    if path is not None and os.path.exists(path) and not os.path.isdir(path):
+        raise InputError(f"{flag} {path} is a file; it must name a folder (a new one is created)")

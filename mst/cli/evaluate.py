@@ -33,7 +33,8 @@ The arguments are parsed before anything heavy is imported, so ``--help`` is ins
 
 from __future__ import annotations
 
-from mst.cli import add_trust_argument, restoring_saved_model_policy, apply_trust_argument, expand_user
+from mst.cli import add_trust_argument, restoring_saved_model_policy, apply_trust_argument, check_output_folder, expand_user, output_folder_argument
+from mst.cli.errors import command
 
 import argparse
 import sys
@@ -248,10 +249,18 @@ def _verify(data_dir: str) -> int:
     return 0
 
 
+def _tensorflow_data_loss_error() -> tuple[type[BaseException], ...]:
+    """``(tf.errors.DataLossError,)`` once TensorFlow is imported (only then can it be raised)."""
+    tf = sys.modules.get("tensorflow")
+    return (tf.errors.DataLossError,) if tf is not None and hasattr(tf, "errors") else ()
+
+
+@command(PROG)
 @restoring_saved_model_policy
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status (see the module docstring)."""
     argv = expand_user(argv)
+    check_output_folder(output_folder_argument(argv))  # before any model loads or metric runs
     if argv and argv[0] not in SUBCOMMANDS and not argv[0].startswith("-"):
         from mst import registry  # noqa: PLC0415  (no TensorFlow)
         from mst.config import ConfigError  # noqa: PLC0415
@@ -282,6 +291,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         report = runner(args)
+    except _tensorflow_data_loss_error() as error:  # a shard damaged after the check, or --no-verify
+        from mst.records.shards import explain_read_error  # noqa: PLC0415
+
+        if getattr(args, "data", None) is None:
+            raise
+        raise explain_read_error(args.data, error) from error
     except EvaluationInputError as error:
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return EXIT_USAGE

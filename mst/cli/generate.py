@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mst.cli import restoring_saved_model_policy
+from mst.cli.errors import command
 
 PROG = "generate.py"
 EXIT_USAGE = 2
@@ -35,6 +36,7 @@ def _usage(families) -> str:
     return "\n".join(lines)
 
 
+@command(PROG)
 @restoring_saved_model_policy
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status."""

@@ -15,14 +15,16 @@ Examples::
 Running the same command again resumes the run at its newest checkpoint (kill -9 included).
 See ``mst/training/driver.py`` for GPU, multi-GPU, multi-worker and TPU notes.
 
-Exit status: 0 done, 1 training stopped on a non-finite loss, 2 bad arguments, config, dataset,
-run folder or device setup (the message says which), 3 a worker of a multi-worker run was lost
-(start every worker again to resume).
+Exit status (the same for every mst command, :mod:`mst.cli.errors`): 0 done, 1 training stopped
+on a non-finite loss, 2 bad arguments, config, dataset or run folder (the message says which), 3
+environment: disk full or read-only, device setup, a worker of a multi-worker run was lost (start
+every worker again to resume). ``--debug`` shows the traceback of an error.
 """
 
 from __future__ import annotations
 
-from mst.cli import expand_user
+from mst.cli import check_output_folder, expand_user
+from mst.cli.errors import add_debug_argument, command
 
 import argparse
 import sys
@@ -53,6 +55,7 @@ def build_argument_parser() -> argparse.ArgumentParser:
     parser.add_argument("--export-only", action="store_true", help="only export the run's newest checkpoint (no training)")
     parser.add_argument("--verbose", type=int, choices=(0, 1, 2), default=1, help="0 silent, 1 progress bar, 2 one line per epoch")
     parser.add_argument("--list-presets", action="store_true", help="print the preset names and exit")
+    add_debug_argument(parser)
     return parser
 
 
@@ -61,10 +64,12 @@ def _fail(message: str) -> int:
     return 2
 
 
+@command("train.py")
 def main(argv=None) -> int:
     """Runs the command line; returns the exit status."""
     parser = build_argument_parser()
     args = parser.parse_args(expand_user(argv))
+    check_output_folder(args.out)  # a run folder; before the dataset or TensorFlow is touched
     from mst import config as mst_config  # noqa: PLC0415  (no TensorFlow)
     from mst import registry  # noqa: PLC0415  (no TensorFlow)
 

@@ -6,22 +6,25 @@ Examples:
     python transfer.py --model runs/cp/export --direction a2b song.mid --out song_pop.mid --plot
     python transfer.py --model runs/cp/export --direction b2a midi/pop/ --out out/pop2classical
 
-Exit status: 0 success; 1 a single song could not be transferred (unreadable, rejected by the
-time-signature filter, output exists, ...), or with ``--strict`` any file of a folder was skipped or
-any transfer was silent or kept under 10 % of its source's notes, or a folder holds no MIDI file;
-2 bad usage (arguments, model not found, direction not in the model).
+Exit status (the same for every mst command, :mod:`mst.cli.errors`): 0 success; 1 with
+``--strict``, a file of a folder was skipped or a transfer was silent or kept under 10 % of its
+source's notes; 2 bad usage or input (arguments, model not found, direction not in the model, a
+song that is unreadable or rejected by the time-signature filter, an output that exists, a folder
+without MIDI files); 3 environment (disk full, read-only output); ``--debug`` shows tracebacks.
 """
 
 from __future__ import annotations
 
 from mst.cli import add_trust_argument, restoring_saved_model_policy, expand_user
+from mst.cli.errors import EXIT_OK, EXIT_PROBLEMS, add_debug_argument, command
+from mst.errors import InputError
 
 import argparse
 import os
 import sys
 from pathlib import Path
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+PROG = "transfer.py"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -123,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     audio.add_audio_arguments(parser)
     add_trust_argument(parser)
+    add_debug_argument(parser)
     return parser
 
 
@@ -156,9 +160,27 @@ def _single_output(source: Path, out: str | None, direction: str) -> Path:
     return target
 
 
+def _check_named_generator(model_path: str, direction: str, cycle: bool) -> None:
+    """A ``generator_<d>.keras`` file given for the other direction is a mistake, not a request
+    for its sibling file (which the loader reads for ``--cycle`` and for export folders)."""
+    from mst.models.cyclegan.cyclegan_export import GENERATOR_FILE_NAMES  # noqa: PLC0415
+
+    named = next((d for d, name in GENERATOR_FILE_NAMES.items() if Path(model_path).name == name), None)
+    if named is not None and named != direction and not cycle:
+        raise UsageError(
+            f"--model {model_path} is the {named} generator, not {direction}; give "
+            f"{Path(model_path).with_name(GENERATOR_FILE_NAMES[direction])} or the export folder"
+        )
+
+
+class UsageError(InputError):
+    """A command line that cannot work (exit status 2)."""
+
+
+@command(PROG)
 @restoring_saved_model_policy
 def main(argv: list[str] | None = None) -> int:
-    """Runs the command line and returns the exit status."""
+    """Runs the command line and returns the exit status (see the module docstring)."""
     parser = build_parser()
     args = parser.parse_args(expand_user(argv))
     source = Path(args.input)
@@ -175,12 +197,12 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--out {args.out} is a file; a folder input needs an output folder")
 
     from mst import audio  # noqa: PLC0415
+    from mst.models.cyclegan import song_transfer as transfer  # noqa: PLC0415  (no TensorFlow yet)
 
-    try:
-        soundfont = audio.check_audio_arguments(args)  # before the model loads: fail fast
-    except audio.AudioError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_USAGE
+    soundfont = audio.check_audio_arguments(args)  # before the model loads: fail fast
+    if not folder_mode:
+        # A song that cannot be read or is rejected fails in milliseconds, not after a model load.
+        transfer._read_song(source, args.time_signature_policy)  # noqa: SLF001
 
     from mst.runtime import import_tensorflow  # noqa: PLC0415
 
@@ -188,41 +210,19 @@ def main(argv: list[str] | None = None) -> int:
     from mst import export  # noqa: PLC0415
 
     export.trust_saved_models(args.trust_saved_model)
-    from mst.models.cyclegan import song_transfer as transfer  # noqa: PLC0415
-
     if args.model is None:
         from mst.models.cyclegan import pretrained  # noqa: PLC0415
 
-        try:
-            args.model = str(pretrained.shipped_generators())
-        except pretrained.NoShippedModel as err:
-            print(f"error: {err}", file=sys.stderr)
-            return EXIT_USAGE
-    try:
-        model = transfer.load_model(args.model)
-    except Exception as err:  # noqa: BLE001  (any loader failure is a usage error for the user)
-        print(f"error: cannot load model {args.model}: {type(err).__name__}: {err}", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        args.direction = model.resolve_direction(args.direction)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_USAGE
+        args.model = str(pretrained.shipped_generators())
+    model = transfer.load_model(args.model)
+    args.direction = model.resolve_direction(args.direction)
     if args.direction not in model.directions:
-        print(
-            f"error: {args.model} has no {args.direction} generator (has: "
-            f"{', '.join(model.directions) or 'none'})",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+        raise UsageError(f"{args.model} has no {args.direction} generator (has: {', '.join(model.directions) or 'none'})")
+    _check_named_generator(args.model, args.direction, args.cycle)
     print(f"model {args.model}: {model.describe(args.direction)}", flush=True)
     other = "b2a" if args.direction == "a2b" else "a2b"
     if args.cycle and other not in model.directions:
-        print(
-            f"error: --cycle needs the {other} generator too; {args.model} has only {args.direction}",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
+        raise UsageError(f"--cycle needs the {other} generator too; {args.model} has only {args.direction}")
     options = dict(
         batch_size=args.batch_size,
         program=args.program,
@@ -237,45 +237,26 @@ def main(argv: list[str] | None = None) -> int:
 
     if not folder_mode:
         target = _single_output(source, args.out, args.direction)
-        try:
-            result = transfer.transfer_song(
-                source, model, direction=args.direction, out_path=target, **options
-            )
-        except transfer.TransferError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return EXIT_FAILED
+        result = transfer.transfer_song(source, model, direction=args.direction, out_path=target, **options)
         print(_describe(result))
-        try:
-            audio.render_for_cli([result.output_path], args, soundfont)
-        except audio.AudioError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return EXIT_FAILED
-        return EXIT_FAILED if args.strict and result.warnings else EXIT_OK
+        audio.render_for_cli([result.output_path], args, soundfont)
+        return EXIT_PROBLEMS if args.strict and result.warnings else EXIT_OK
 
-    try:
-        report = transfer.transfer_folder(
-            source,
-            model,
-            out_dir=args.out,
-            direction=args.direction,
-            on_result=lambda r: print(_describe(r), flush=True),
-            on_skip=lambda s: print(f"skipped {s.path}: {s.reason}: {s.detail}", flush=True),
-            **options,
-        )
-    except (ValueError, NotADirectoryError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_USAGE
+    report = transfer.transfer_folder(
+        source,
+        model,
+        out_dir=args.out,
+        direction=args.direction,
+        on_result=lambda r: print(_describe(r), flush=True),
+        on_skip=lambda s: print(f"skipped {s.path}: {s.reason}: {s.detail}", flush=True),
+        **options,
+    )
     if not report.results and not report.skipped:
-        print(f"error: no .mid/.midi files under {source}", file=sys.stderr)
-        return EXIT_FAILED
+        raise UsageError(f"no .mid/.midi files under {source}")
     print(report.summary())
-    try:
-        audio.render_for_cli([r.output_path for r in report.results], args, soundfont, relative_to=Path(args.out))
-    except audio.AudioError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return EXIT_FAILED
+    audio.render_for_cli([r.output_path for r in report.results], args, soundfont, relative_to=Path(args.out))
     if args.strict and (report.skipped or any(r.warnings for r in report.results)):
-        return EXIT_FAILED
+        return EXIT_PROBLEMS
     return EXIT_OK
 
 

@@ -25,6 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
+from mst.cli.errors import command
 from mst.encodings.errors import EncodingError
 from mst.encodings.grid import DEFAULT_MAX_STEPS
 from mst.encodings.pianoroll import NUM_PITCHES, PHRASE_STEPS, cut_phrases, drop_empty_phrases, song_to_roll_with_stats
@@ -248,6 +249,7 @@ def survey(files: Sequence[str | os.PathLike], options: PhraseOptions) -> Survey
     return result
 
 
+@command("mst.encodings.pianoroll_extract")
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m mst.encodings.pianoroll_extract``: survey folders of MIDI files under each time-signature policy."""
     parser = argparse.ArgumentParser(prog="python -m mst.encodings.pianoroll_extract", description=main.__doc__)

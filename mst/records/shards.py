@@ -187,3 +187,33 @@ def verify_dataset_once(data_dir: str | os.PathLike) -> bool:
     _VERIFIED.add(key)
     return True
 
+
+
+def explain_read_error(data_dir: str | os.PathLike, error: BaseException) -> DatasetError:
+    """Turns TensorFlow's error while reading a dataset into one that names the bad shard.
+
+    TensorFlow's ``DataLossError`` ("corrupted record at 1234") does not say which file; this
+    hashes every shard against the manifest (uncached: the file may have changed since the start
+    check, or the check was turned off) and, when every hash matches, reads each shard's records
+    until one fails.
+
+    Returns:
+        A :class:`DatasetError` to raise (``from error``).
+    """
+    first_line = (str(getattr(error, "message", error)).strip().splitlines() or [type(error).__name__])[0]
+    try:
+        verify_shards(data_dir)
+    except DatasetError as damaged:
+        return damaged
+    from mst.runtime import import_tensorflow  # noqa: PLC0415
+
+    tf = import_tensorflow()
+    for shard in load_manifest(data_dir)["shards"]:
+        path = Path(data_dir) / shard["file"]
+        try:
+            for _ in tf.data.TFRecordDataset(str(path)):
+                pass
+        except tf.errors.OpError as failure:
+            detail = (str(failure.message).strip().splitlines() or [type(failure).__name__])[0]
+            return DatasetError(f"shard {path} cannot be read ({type(failure).__name__}: {detail}); prepare the dataset again")
+    return DatasetError(f"reading the dataset {data_dir} failed ({type(error).__name__}: {first_line}), although every shard matches its manifest")

@@ -21,11 +21,12 @@ Strategy names (``--strategy`` in ``train.py``):
 from __future__ import annotations
 
 from mst.runtime import import_tensorflow
+from mst.errors import EnvironmentProblem
 
 STRATEGY_NAMES = ("default", "one_device", "mirrored", "multi_worker", "tpu")
 
 
-class DeviceSetupError(RuntimeError):
+class DeviceSetupError(RuntimeError, EnvironmentProblem):
     """The requested device layout or strategy cannot be set up."""
 
 

@@ -65,11 +65,12 @@ from mst.training.run_dir import (
     prepare_run_dir,
     worker_dir_name,
 )
-from mst.records.shards import verify_dataset_once
+from mst.records.shards import explain_read_error, verify_dataset_once
 from mst.training.schedules import ConstantThenLinearDecay
+from mst.errors import EnvironmentProblem
 
 
-class WorkerLostError(RuntimeError):
+class WorkerLostError(RuntimeError, EnvironmentProblem):
     """A multi-worker run lost a peer (killed, crashed, unreachable); the message says how to resume."""
 
 
@@ -442,6 +443,8 @@ def train(config, data_dir, run_dir, options: RunOptions | None = None, *, prese
     tf = import_tensorflow()
     try:
         outcome = fit_resumable(model, epoch_dataset, plan, state, callbacks, verbose=options.verbose, should_stop=should_stop)
+    except tf.errors.DataLossError as error:  # a shard damaged since the start check, or --no-verify
+        raise explain_read_error(data_dir, error) from error
     except (tf.errors.UnavailableError, tf.errors.CancelledError, tf.errors.DeadlineExceededError) as error:
         if options.strategy != "multi_worker":
             raise
