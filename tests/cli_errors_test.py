@@ -166,3 +166,12 @@ def test_output_folders_that_are_files_fail_before_any_work(tmp_path):
     done = _run("train.py", "--preset", "cyclegan_tiny", "--data", tmp_path / "d", "--out", existing, timeout=120)
     _assert_one_line_error(done, 2, "train.py: error: --out", "is a file")
     assert existing.read_text() == "mine"
+
+
+@pytest.mark.slow
+def test_training_onto_a_full_disk_is_an_environment_error(tiny_filesystem, tmp_path):
+    data = tmp_path / "data"
+    done = _run("-m", "mst.prepare", "--embedded", "--out", data, "--workers", "1", "--quiet")
+    assert done.returncode == 0, done.stderr
+    done = _run("train.py", "--preset", "cyclegan_tiny", "--data", data, "--out", tiny_filesystem / "run", "--verbose", "0", "--set", "epochs=1")
+    _assert_one_line_error(done, 3, "train.py: environment error: ")
