@@ -1,13 +1,17 @@
 """PNG figures (they compute no metric): pianorolls, phrase grids, song transfers, curves over epochs.
 
 Rendering uses matplotlib's Agg canvas directly (``Figure`` + ``FigureCanvasAgg``, no pyplot), so it
-needs no display and leaves the global backend alone. Every file is written atomically: the PNG goes
-to ``<path>.tmp-<pid>`` first and is then renamed over ``path``, so readers never see half a file.
-Missing parent folders are created.
+needs no display and leaves the global backend alone. Every file is written atomically: the PNG is
+rendered into memory, then written to ``<path>.tmp-<pid>`` and renamed over ``path`` in one short
+step (:func:`mst.atomic.write_bytes`), so readers never see half a file and a process killed while
+rendering leaves no temporary file behind. Missing parent folders are created.
 
-Pianoroll layout: time steps on x (vertical bar lines every ``steps_per_bar`` = 16 steps), MIDI
-pitch on y with C-octave labels (``C1`` = MIDI 24 at the bottom of the 84-pitch range). Rolls may
-be binary or continuous in [0, 1] (raw generator outputs), drawn black = 1, white = 0.
+Pianoroll layout: time steps on x (vertical bar lines every ``steps_per_bar`` = 16 steps, or at the
+song's own bar starts, see :func:`save_before_after_png`), MIDI pitch on y with C-octave labels
+(``C1`` = MIDI 24 at the bottom of the 84-pitch range). Rolls may be binary or continuous in [0, 1]
+(raw generator outputs), drawn black = 1, white = 0. Each panel is one image; a panel with more
+steps than it has pixel columns is max-pooled in time first (:func:`pool_time`), so every note
+stays visible however long the song, and figures never exceed a few thousand pixels a side.
 
 Example:
     >>> import numpy as np, tempfile, os
@@ -19,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from typing import Mapping, Sequence
@@ -34,6 +39,11 @@ from mst.encodings.pianoroll import LOWEST_PITCH, NUM_PITCHES, STEPS_PER_BEAT
 STEPS_PER_BAR = 4 * STEPS_PER_BEAT
 DEFAULT_DPI = 100
 _MAX_FIGURE_WIDTH_INCHES = 24.0  # long rolls get wider figures, up to 2,400 px at 100 dpi
+MAX_LINES = 8
+"""Most line pairs of a before/after figure; longer songs get more bars per line instead (the
+figure stays at most about 3,300 px tall at 100 dpi; 256 bars still fit at 32 bars per line)."""
+_AXES_WIDTH_SHARE = 0.85  # the axes' share of the figure width (tick labels take the rest); errs low
+_MIN_BAR_LINE_SPACING_PX = 10.0  # closer bar lines would paint the panel blue: then every k-th is drawn
 
 
 def as_plot_rolls(rolls, name: str) -> np.ndarray:
@@ -72,10 +82,16 @@ def _as_single_roll(roll, name: str) -> np.ndarray:
 
 
 def save_figure(figure: Figure, path, dpi: int) -> str:
+    """Renders ``figure`` as PNG bytes in memory, then writes them atomically to ``path``.
+
+    Rendering can take seconds; the temporary file of the atomic write exists only while the
+    finished bytes are written, so a kill during rendering leaves nothing on disk.
+    """
     path = os.fspath(path)
     FigureCanvasAgg(figure)
-    with atomic.atomic_path(path) as temporary:
-        figure.savefig(temporary, format="png", dpi=dpi)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    atomic.write_bytes(path, buffer.getvalue())
     return path
 
 
@@ -85,25 +101,98 @@ def _pitch_ticks() -> tuple[list[int], list[str]]:
     return midi_c, [f"C{midi // 12 - 1}" for midi in midi_c]  # MIDI 60 = C4
 
 
-def draw_roll(
-    axes, roll: np.ndarray, title: str | None, steps_per_bar: int, num_steps: int | None = None, start_step: int = 0
-) -> None:
-    """Draws a ``[T, 84]`` roll whose first row is step ``start_step``; the x range is ``num_steps`` long."""
+def pool_time(roll: np.ndarray, max_columns: int | None) -> tuple[np.ndarray, int]:
+    """Max-pools a ``[T, 84]`` roll in time to at most ``max_columns`` rows: ``(pooled, factor)``.
+
+    Each output row is the maximum of ``factor`` consecutive steps (the last group zero-padded), so
+    a note of a single step still shows. A roll that already fits (or ``max_columns=None``) is
+    returned as is, with factor 1.
+
+    Example:
+        >>> roll = np.zeros((10, 84)); roll[7, 3] = 1
+        >>> pooled, factor = pool_time(roll, 4)
+        >>> pooled.shape, factor, pooled[:, 3].tolist()
+        ((4, 84), 3, [0.0, 0.0, 1.0, 0.0])
+    """
     steps = roll.shape[0]
+    if max_columns is None or steps <= max_columns:
+        return roll, 1
+    factor = math.ceil(steps / max(int(max_columns), 1))
+    columns = math.ceil(steps / factor)
+    padded = np.zeros((columns * factor, roll.shape[1]), roll.dtype)
+    padded[:steps] = roll
+    return padded.reshape(columns, factor, roll.shape[1]).max(axis=1), factor
+
+
+def _bar_line_stride(bars_shown: int, axes_width_px: float | None) -> int:
+    """1, 2, 4, 8, ...: draw every k-th bar line so neighbours stay a few pixels apart."""
+    stride = 1
+    if axes_width_px is None or bars_shown <= 0:
+        return stride
+    while axes_width_px * stride / bars_shown < _MIN_BAR_LINE_SPACING_PX:
+        stride *= 2
+    return stride
+
+
+def draw_roll(
+    axes,
+    roll: np.ndarray,
+    title: str | None,
+    steps_per_bar: int,
+    num_steps: int | None = None,
+    start_step: int = 0,
+    *,
+    bar_lines: Sequence[int] | np.ndarray | None = None,
+    max_columns: int | None = None,
+) -> tuple[int, int]:
+    """Draws a ``[T, 84]`` roll whose first row is step ``start_step``; the x range is ``num_steps`` long.
+
+    Args:
+        axes: Matplotlib axes.
+        roll: ``[T, 84]`` values in [0, 1].
+        title: Panel title, or ``None``.
+        steps_per_bar: Bar-line spacing in steps, used when ``bar_lines`` is ``None``.
+        num_steps: Length of the x range (default: the roll's).
+        start_step: Step of the roll's first row.
+        bar_lines: Steps where bar lines are drawn (those inside the x range, after its start).
+        max_columns: The panel's width in pixels, about: longer rolls are max-pooled in time to
+            it (:func:`pool_time`) and bar lines are thinned to every k-th.
+
+    Returns:
+        ``(factor, stride)``: steps per image column (1 = not pooled) and the bar-line stride k
+        (1 = every bar line drawn).
+    """
+    image, factor = pool_time(roll, max_columns)
     axes.imshow(
-        roll.T,
+        image.T,
         origin="lower",
         aspect="auto",
         cmap="Greys",
         vmin=0.0,
         vmax=1.0,
         interpolation="nearest",
-        extent=(start_step, start_step + steps, LOWEST_PITCH - 0.5, LOWEST_PITCH + NUM_PITCHES - 0.5),
+        extent=(
+            start_step,
+            start_step + image.shape[0] * factor,
+            LOWEST_PITCH - 0.5,
+            LOWEST_PITCH + NUM_PITCHES - 0.5,
+        ),
     )
-    end_step = start_step + (num_steps or steps)
-    first_bar_line = (start_step // steps_per_bar + 1) * steps_per_bar
-    for bar_start in range(first_bar_line, end_step, steps_per_bar):
-        axes.axvline(bar_start, color="tab:blue", linewidth=0.6, alpha=0.6)
+    end_step = start_step + (num_steps or roll.shape[0])
+    if bar_lines is None:
+        first_bar_line = (start_step // steps_per_bar + 1) * steps_per_bar
+        lines = np.arange(first_bar_line, end_step, steps_per_bar)
+    else:
+        lines = np.asarray(bar_lines, dtype=np.int64)
+        lines = lines[(lines > start_step) & (lines < end_step)]
+    stride = _bar_line_stride(len(lines) + 1, max_columns)
+    if stride > 1:
+        # Keep the lines of bars whose 0-based number is a multiple of the stride, counted from
+        # the first bar of this panel, so the drawn lines are the same in every panel of a line.
+        lines = lines[stride - 1 :: stride]
+    if lines.size:
+        # One collection instead of one artist per bar: hundreds of bar lines stay cheap.
+        axes.vlines(lines, 0.0, 1.0, transform=axes.get_xaxis_transform(), colors="tab:blue", linewidth=0.6, alpha=0.6)
     ticks, labels = _pitch_ticks()
     axes.set_yticks(ticks, labels)
     axes.set_xlim(start_step, end_step)
@@ -111,6 +200,20 @@ def draw_roll(
     axes.tick_params(labelsize=7)
     if title:
         axes.set_title(title, fontsize=8)
+    return factor, stride
+
+
+def _time_label(bars: str, factor: int, stride: int) -> str:
+    """The x-axis label: what a step and a bar line are, and any pooling the reader must know of."""
+    notes = [f"bar lines every {stride} bars"] if stride > 1 else []
+    if factor > 1:
+        notes.append(f"each column: max over {factor} steps")
+    return f"time step ({bars})" + "".join(f"; {note}" for note in notes)
+
+
+def _panel_columns(width_inches: float, dpi: int) -> int:
+    """About the pixel width of a panel that spans the figure (its tick labels excluded)."""
+    return max(int(width_inches * dpi * _AXES_WIDTH_SHARE), 1)
 
 
 def check_steps_per_bar(steps_per_bar: int) -> None:
@@ -156,11 +259,13 @@ def save_pianoroll_png(
     rolls = as_plot_rolls(roll_or_rolls, "roll_or_rolls")
     if titles is not None and len(titles) != len(rolls):
         raise ValueError(f"got {len(titles)} titles for {len(rolls)} rolls")
-    figure = Figure(figsize=(_roll_width_inches(rolls.shape[1]), 2.6 * len(rolls)), layout="constrained")
+    width = _roll_width_inches(rolls.shape[1])
+    figure = Figure(figsize=(width, 2.6 * len(rolls)), layout="constrained")
     axes_list = figure.subplots(len(rolls), 1, squeeze=False)[:, 0]
     for index, (axes, roll) in enumerate(zip(axes_list, rolls)):
-        draw_roll(axes, roll, None if titles is None else titles[index], steps_per_bar)
-    axes_list[-1].set_xlabel(f"time step ({steps_per_bar} per bar)", fontsize=8)
+        title = None if titles is None else titles[index]
+        factor, stride = draw_roll(axes, roll, title, steps_per_bar, max_columns=_panel_columns(width, dpi))
+    axes_list[-1].set_xlabel(_time_label(f"{steps_per_bar} per bar", factor, stride), fontsize=8)
     return save_figure(figure, path, dpi)
 
 
@@ -229,12 +334,17 @@ def save_before_after_png(
     labels: tuple[str, str] = ("source", "transfer"),
     bars_per_line: int = 32,
     steps_per_bar: int = STEPS_PER_BAR,
+    bar_starts: Sequence[int] | np.ndarray | None = None,
     dpi: int = DEFAULT_DPI,
 ) -> str:
     """Saves a whole song and its transfer, source above transfer, wrapped into lines like a score.
 
     Each line shows the same ``bars_per_line`` bars of both rolls (so a 90-bar song at 32 bars per
-    line gives three line pairs), keeping long songs readable instead of one very wide strip.
+    line gives three line pairs), keeping long songs readable instead of one very wide strip. A
+    song of more than :data:`MAX_LINES` lines gets more bars per line (a multiple of
+    ``bars_per_line``) instead of more lines, each panel max-pooled in time to its pixel width
+    (:func:`pool_time`: no note disappears) and with every k-th bar line only (the x label says
+    so), so the figure's size and drawing time are bounded for any song length.
 
     Args:
         path: Output ``.png`` path (written atomically).
@@ -243,8 +353,15 @@ def save_before_after_png(
         title: Optional figure title (e.g. the song name and direction).
         labels: Titles of the source and transfer panels.
         bars_per_line: Bars per line.
-        steps_per_bar: Bar-line spacing in steps.
+        steps_per_bar: Bar length in steps when ``bar_starts`` is not given (16 = 4/4).
+        bar_starts: The step at which each bar begins, ascending, the first 0 (e.g. from
+            :func:`mst.encodings.grid.bar_start_steps`, which follows the song's time
+            signatures: 12 steps per 3/4 bar); bars after the last start continue with the last
+            bar's length. ``None``: a bar every ``steps_per_bar`` steps.
         dpi: Resolution.
+
+    Raises:
+        ValueError: Bad rolls, labels, ``bars_per_line`` or ``bar_starts``.
 
     Example:
         >>> import tempfile, os
@@ -259,24 +376,58 @@ def save_before_after_png(
         raise ValueError(f"bars_per_line must be a positive integer; got {bars_per_line}")
     rolls = (_as_single_roll(before, "before"), _as_single_roll(after, "after"))
     num_steps = max(roll.shape[0] for roll in rolls)
-    steps_per_line = min(bars_per_line * steps_per_bar, num_steps)
-    num_lines = math.ceil(num_steps / steps_per_line)
-    figure = Figure(figsize=(_roll_width_inches(steps_per_line), 2.0 * 2 * num_lines + 0.4), layout="constrained")
+    bars = _bar_starts(bar_starts, steps_per_bar, num_steps)
+    # The last bar may be cut short by the song's end, so it does not count as a bar length.
+    lengths = np.diff(bars) if len(bars) > 1 else np.array([steps_per_bar if bar_starts is None else num_steps])
+    per_bar = f"{int(lengths[0])} per bar" if np.all(lengths == lengths[0]) else "bars as the time signatures say"
+
+    num_bars = len(bars)
+    if math.ceil(num_bars / bars_per_line) > MAX_LINES:
+        bars_per_line *= math.ceil(num_bars / (MAX_LINES * bars_per_line))
+    line_starts = bars[::bars_per_line]
+    line_ends = np.append(line_starts[1:], num_steps)
+    line_first_bars = np.arange(0, num_bars, bars_per_line)
+    steps_per_line = int(np.max(line_ends - line_starts))
+    num_lines = len(line_starts)
+
+    width = _roll_width_inches(steps_per_line)
+    figure = Figure(figsize=(width, 2.0 * 2 * num_lines + 0.4), layout="constrained")
     grid = figure.subplots(2 * num_lines, 1, squeeze=False)[:, 0]
-    for line in range(num_lines):
-        start = line * steps_per_line
+    columns = _panel_columns(width, dpi)
+    factor = stride = 1
+    for line, (start, stop, first_bar) in enumerate(zip(line_starts, line_ends, line_first_bars)):
+        start, stop = int(start), int(stop)
+        last_bar = min(first_bar + bars_per_line, num_bars)
         for panel, (roll, label) in enumerate(zip(rolls, labels)):
             # An empty slice (the shorter roll ended) still gets its panel, blank, for alignment.
-            segment = roll[start : start + steps_per_line]
+            segment = roll[start:stop]
             if segment.shape[0] == 0:
                 segment = np.zeros((1, NUM_PITCHES), np.float32)
-            last_bar = math.ceil(min(start + steps_per_line, num_steps) / steps_per_bar)
-            line_title = f"{label}, bars {start // steps_per_bar + 1}–{last_bar}"
-            draw_roll(grid[2 * line + panel], segment, line_title, steps_per_bar, steps_per_line, start)
-    grid[-1].set_xlabel(f"time step ({steps_per_bar} per bar)", fontsize=8)
+            line_title = f"{label}, bars {first_bar + 1}–{last_bar}"
+            factor, stride = draw_roll(
+                grid[2 * line + panel], segment, line_title, steps_per_bar, steps_per_line, start,
+                bar_lines=bars, max_columns=columns,
+            )
+    grid[-1].set_xlabel(_time_label(per_bar, factor, stride), fontsize=8)
     if title:
         figure.suptitle(title, fontsize=10)
     return save_figure(figure, path, dpi)
+
+
+def _bar_starts(bar_starts, steps_per_bar: int, num_steps: int) -> np.ndarray:
+    """Checked bar starts below ``num_steps`` (int64, from 0), extended with the last bar's length."""
+    if bar_starts is None:
+        return np.arange(0, num_steps, steps_per_bar, dtype=np.int64)
+    given = np.asarray(bar_starts)
+    if given.ndim != 1 or given.size == 0 or not np.issubdtype(given.dtype, np.integer):
+        raise ValueError(f"bar_starts must be a non-empty 1-D list of integer steps; got {given!r:.80}")
+    if given[0] != 0 or np.any(np.diff(given) <= 0):
+        raise ValueError("bar_starts must start at step 0 and increase strictly")
+    starts = given.astype(np.int64)
+    if starts[-1] < num_steps:  # a song longer than its bar list: the last bar length repeats
+        length = int(starts[-1] - starts[-2]) if starts.size > 1 else steps_per_bar
+        starts = np.append(starts, np.arange(starts[-1] + length, num_steps, length, dtype=np.int64))
+    return starts[starts < num_steps]
 
 
 def save_loss_curves_png(

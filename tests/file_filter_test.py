@@ -147,3 +147,14 @@ def test_too_long_limit_and_absurd_ticks():
     assert reason(huge, max_steps=None) == "absurd_ticks"
     zero_division = Song("x.mid", 0, song.notes, song.tempos, song.time_signatures, song.end_tick)
     assert reason(zero_division) == "absurd_ticks"
+
+
+def test_first_beat_not_zero_says_what_is_wrong_and_which_policies_may_keep_the_song():
+    detail = check_song(song_with(((1920, 4, 4),))).detail
+    assert detail.startswith("the only time signature, 4/4 at tick 1920, starts after the first beat (tick 0), "
+                             "so bars would not start where phrases are cut; --time-signature-policy ")
+    assert "in_effect (" in detail and "beat_grid (" in detail and "strict (" not in detail
+    assert reason(song_with(((1920, 4, 4),)), "in_effect") is None  # the hint is true: it is on a bar line
+    in_effect = check_song(song_with(((480, 4, 4),)), "in_effect").detail
+    assert "so bars would not start where phrases are cut" in in_effect and "--time-signature-policy beat_grid" in in_effect
+    assert set(filters._POLICY_EFFECTS) == set(POLICIES)  # noqa: SLF001

@@ -61,3 +61,16 @@ def test_song_ids_are_posix_paths_below_the_folder(tmp_path):
     assert song_id_of(tmp_path / "x" / "y.mid", tmp_path) == "x/y.mid"
     with pytest.raises(ValueError):
         song_id_of("/elsewhere/y.mid", tmp_path)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_entries_that_are_not_regular_files_are_returned_not_dropped(tmp_path):
+    touch(tmp_path, "a.mid")
+    os.mkfifo(tmp_path / "pipe.mid")  # listing must not open it: that would block
+    os.symlink(os.devnull, tmp_path / "device.mid")
+    os.symlink(tmp_path / "gone.mid", tmp_path / "dangling.mid")
+    (tmp_path / "folder.mid").mkdir()
+    found = [song_id_of(path, tmp_path) for path in find_midi_files(tmp_path)]
+    assert found == ["a.mid", "dangling.mid", "device.mid", "pipe.mid"]  # read_midi says why each is unusable
+    assert find_midi_files(tmp_path / "pipe.mid") == [tmp_path / "pipe.mid"]
+    assert find_midi_files(tmp_path / "dangling.mid") == [tmp_path / "dangling.mid"]

@@ -34,3 +34,33 @@ def test_song_length_runs_to_the_last_event_or_note_off():
     assert grid.song_length_steps(song(0, note_end=481)) == 5  # the note-off counts too
     assert grid.song_length_steps(song(96, note_end=96, ticks_per_beat=96)) == 4
     assert grid.DEFAULT_MAX_STEPS == 100_000
+
+
+def _signature_song(ticks_per_beat, ticks, numerators, denominators, end_tick) -> Song:
+    return Song("", ticks_per_beat, make_notes([0], [end_tick], [60]), make_tempos([0], [120.0]),
+                make_time_signatures(ticks, numerators, denominators), end_tick=end_tick)
+
+
+def test_bar_start_steps_follow_the_time_signatures():
+    waltz = _signature_song(480, [0], [3], [4], 32 * 3 * 480)  # 32 bars of 3/4
+    starts = grid.bar_start_steps(waltz)
+    assert len(starts) == 32 and np.all(np.diff(starts) == 12)
+    # No signature: 4/4; then 6/8 from bar 3 (tick 3840), 7/8 from tick 3840 + 2 * 1440.
+    mixed = _signature_song(480, [3840, 6720], [6, 7], [8, 8], 6720 + 2 * 1680)
+    assert grid.bar_start_steps(mixed).tolist() == [0, 16, 32, 44, 56, 70]
+    # A signature in the middle of a 4/4 bar starts a new bar there; the last event of a tick wins.
+    odd = _signature_song(480, [0, 0, 960], [4, 2, 3], [4, 4, 4], 960 + 3 * 480)
+    assert grid.bar_start_steps(odd).tolist() == [0, 8]
+    assert grid.bar_start_steps(odd, num_steps=100).tolist() == [0, 8, 20, 32, 44, 56, 68, 80, 92]
+    # Off-grid divisions round like notes; an empty song still has its first bar.
+    assert grid.bar_start_steps(_signature_song(5, [0], [3], [8], 15)).tolist() == [0, 6]
+    assert grid.bar_start_steps(_signature_song(480, [0], [4], [4], 0)).tolist() == [0]
+
+
+@pytest.mark.parametrize("ticks_per_beat, expected", [(1, (4, 4)), (2, (4, 2)), (3, (12, 4)), (4, (4, 1)),
+                                                       (6, (12, 2)), (96, (96, 1)), (220, (220, 1)), (481, (1924, 4))])
+def test_holding_ticks_per_beat_is_the_smallest_multiple_on_the_grid(ticks_per_beat, expected):
+    assert grid.holding_ticks_per_beat(ticks_per_beat) == expected
+    division, _ = expected
+    steps = np.arange(64)
+    assert np.all(grid.steps_to_ticks(steps, division) * grid.STEPS_PER_BEAT == steps * division)

@@ -153,6 +153,166 @@ def test_trailing_bytes_after_the_declared_tracks_are_ignored(tmp_path, backend)
     assert read_midi(path, backend=backend).notes.shape == (64,)
 
 
+MAX_DELTA = bytes([0xFF, 0xFF, 0xFF, 0x7F])  # the largest delta-time, 2**28 - 1
+SYSEX = bytes([0xF0, 0x01, 0xF7])
+
+
+def note_track(w, prefix: bytes = b"", delta: int = 100, suffix: bytes = b"") -> bytes:
+    """A track chunk: ``prefix`` events, one note ``delta`` ticks later (10 ticks long), ``suffix`` events, end of track."""
+    return w.raw_chunk(prefix + w.vlq(delta) + bytes([0x90, 60, 90]) + w.vlq(10) + bytes([0x80, 60, 0]) + suffix
+                       + w.vlq(0) + w.END_OF_TRACK)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("hidden, expected_tick", [
+    # symusic drops sysex and text events, so their delta-times move its int32 tick counter unseen:
+    # 16 * (2**28 - 1) + 100 = 2**32 + 84 wraps to a note at tick 84, 8 of them go negative.
+    ((MAX_DELTA + SYSEX) * 16, 16 * (2**28 - 1) + 100),
+    ((MAX_DELTA + bytes([0xFF, 0x01, 0x01, 0x41])) * 16, 16 * (2**28 - 1) + 100),
+    ((MAX_DELTA + SYSEX) * 8, 8 * (2**28 - 1) + 100),
+])
+def test_tick_overflow_hidden_in_dropped_events_is_absurd_ticks(tmp_path, smf_writer, hidden, expected_tick, backend):
+    path = tmp_path / "wrapped.mid"
+    path.write_bytes(smf_writer.smf([note_track(smf_writer, prefix=hidden)]))
+    with pytest.raises(MidiError) as caught:
+        read_midi(path, backend=backend)
+    assert caught.value.reason == "absurd_ticks"
+    # Stopped at the first event past the limit: the first hidden event, at byte 14 + 8 + 4.
+    assert caught.value.detail == f"event at byte 26 lies at tick {2**28 - 1} >= limit {midi.MAX_TICK}"
+    assert expected_tick > 2**31  # where the note lies, and where symusic's int32 counter got lost
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_tick_limit_is_exact_and_a_late_end_of_track_does_not_count(tmp_path, smf_writer, backend):
+    w = smf_writer
+    last_start = midi.MAX_TICK - 11  # note-off at MAX_TICK - 1: the last tick allowed
+    kept = tmp_path / "kept.mid"
+    kept.write_bytes(w.smf([w.raw_chunk(w.vlq(last_start) + bytes([0x90, 60, 90]) + w.vlq(10) + bytes([0x80, 60, 0])
+                                        + MAX_DELTA + w.END_OF_TRACK)]))
+    assert read_midi(kept, backend=backend).end_tick == midi.MAX_TICK - 1
+    over = tmp_path / "over.mid"
+    over.write_bytes(w.smf([w.raw_chunk(w.vlq(last_start) + bytes([0x90, 60, 90]) + w.vlq(11) + bytes([0x80, 60, 0])
+                                        + w.vlq(0) + w.END_OF_TRACK)]))
+    with pytest.raises(MidiError, match=f"tick {midi.MAX_TICK} >= limit"):
+        read_midi(over, backend=backend)
+
+
+@pytest.mark.parametrize("events, kept", [(78_740, True), (78_741, False)])
+def test_many_one_byte_delta_times_add_up_exactly(tmp_path, smf_writer, events, kept):
+    # 127 ticks per event (note-offs under running status): 78,741 events reach 10,000,107 ticks.
+    body = bytes([0x7F, 0x90, 60, 0]) + bytes([0x7F, 60, 0]) * (events - 1) + smf_writer.vlq(0) + smf_writer.END_OF_TRACK
+    path = tmp_path / "slow.mid"
+    path.write_bytes(smf_writer.smf([smf_writer.raw_chunk(body)]))
+    if kept:
+        assert read_midi(path).notes.shape == (0,)
+    else:
+        with pytest.raises(MidiError, match=f"absurd_ticks .track ends at tick {127 * events} >= limit"):
+            read_midi(path)
+
+
+GARBLED_TRACKS = {
+    # body of the only track -> (offset of the problem in the track body, words in the detail)
+    "data byte with no running status": (bytes([0x00, 60, 90]), 1, "no running status"),
+    "data byte after a sysex event": (bytes([0x00, 0x90, 60, 90]) + bytes([0x00]) + SYSEX + bytes([0x0A, 60, 0]), 9,
+                                      "no running status"),
+    "system message": (bytes([0x00, 0xF8]), 1, "system message status 0xf8"),
+    "delta-time of 5 bytes": (bytes([0x81, 0x80, 0x80, 0x80, 0x00, 0x90, 60, 90]), 0, "longer than 4 bytes"),
+    "note cut by the chunk end": (bytes([0x00, 0x90, 60]), 3, "past the end of the track chunk"),
+    "meta data past the chunk end": (bytes([0x00, 0xFF, 0x01, 0x7F, 0x41]), 5, "past the end of the track chunk"),
+}
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize("name", sorted(GARBLED_TRACKS))
+def test_garbled_event_streams_are_unreadable_with_the_byte_offset(tmp_path, smf_writer, name, backend):
+    body, offset, words = GARBLED_TRACKS[name]
+    path = tmp_path / "garbled.mid"
+    # Followed by a good track, so that a misstep into the next chunk is not hidden by the file end.
+    path.write_bytes(smf_writer.smf([smf_writer.raw_chunk(body), note_track(smf_writer)]))
+    with pytest.raises(MidiError) as caught:
+        read_midi(path, backend=backend)
+    assert caught.value.reason == "unreadable"
+    assert f"byte {14 + 8 + offset}:" in caught.value.detail and words in caught.value.detail
+
+
+def test_garbage_chunk_types_are_unreadable_at_once(tmp_path, smf_writer):
+    header = smf_writer.smf([], file_format=1)[:10] + bytes([0, 1, 1, 0xE0])  # one track declared, 480 tpq
+    path = tmp_path / "zeros.mid"
+    with open(path, "wb") as file:
+        file.write(header)
+        file.truncate(32 * 2**20)  # sparse: 32 MiB of zeros, 4 million 8-byte "chunks" of length 0
+    started = time.perf_counter()
+    with pytest.raises(MidiError, match=r"garbage at byte 14: chunk type b'\\x00\\x00\\x00\\x00'"):
+        read_midi(path)
+    assert time.perf_counter() - started < 1.0  # the old chunk walk took 2-3 s here
+    path.write_bytes(header + b"MT\x01k" + bytes(4))
+    with pytest.raises(MidiError, match="not 4 printable ASCII"):
+        read_midi(path)
+
+
+def test_size_cap_and_header_are_checked_before_the_file_is_read(tmp_path):
+    scale = (GOOD / "c_major_scale.mid").read_bytes()
+    with pytest.raises(MidiError, match=f"{len(scale)} bytes > limit 100") as caught:
+        read_midi(GOOD / "c_major_scale.mid", max_file_bytes=100)
+    assert caught.value.reason == "unreadable"
+    assert read_midi(GOOD / "c_major_scale.mid", max_file_bytes=len(scale)).notes.shape == (64,)
+    huge = tmp_path / "huge.mid"
+    with open(huge, "wb") as file:  # sparse: no disk space, and too big to read in a test
+        file.write(b"MThd" + bytes([0, 0, 0, 6, 0, 1, 0, 1, 1, 0xE0]))
+        file.truncate(midi.MAX_FILE_BYTES + 1)
+    with pytest.raises(MidiError, match=f"{midi.MAX_FILE_BYTES + 1} bytes > limit {midi.MAX_FILE_BYTES}"):
+        read_midi(huge)
+    not_midi = tmp_path / "not_midi.mid"
+    with open(not_midi, "wb") as file:
+        file.write(b"RIFF")
+        file.truncate(8 * midi.MAX_FILE_BYTES)
+    started = time.perf_counter()
+    with pytest.raises(MidiError, match="not_midi"):  # the header decides, whatever the size
+        read_midi(not_midi)
+    assert time.perf_counter() - started < 0.5
+
+
+def read_in_thread(path) -> BaseException | None:
+    """read_midi in a daemon thread (a blocked read must fail the test, not hang it); returns what it raised."""
+    import threading  # noqa: PLC0415
+
+    outcome = []
+
+    def target():
+        try:
+            read_midi(path)
+            outcome.append(None)
+        except BaseException as error:  # noqa: BLE001  (handed to the test)
+            outcome.append(error)
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    thread.join(timeout=10)
+    assert outcome, f"read_midi({path}) blocked"
+    return outcome[0]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_non_regular_files_are_unreadable_without_blocking(tmp_path):
+    os.mkfifo(tmp_path / "pipe.mid")  # opening it for reading would block until a writer comes
+    os.symlink(os.devnull, tmp_path / "device.mid")
+    (tmp_path / "folder.mid").mkdir()
+    for name, kind in (("pipe.mid", "a FIFO"), ("device.mid", "a character device"), ("folder.mid", "a folder")):
+        error = read_in_thread(tmp_path / name)
+        assert isinstance(error, MidiError) and error.reason == "unreadable", name
+        assert error.detail == f"not a regular file ({kind})"
+
+
+def test_more_than_32767_tracks(tmp_path, smf_writer):
+    count = 2**15 + 2
+    path = tmp_path / "many_tracks.mid"
+    path.write_bytes(smf_writer.smf([note_track(smf_writer, delta=0)] * count))
+    song = read_midi(path)  # the int16 track column overflowed here
+    assert song.notes.shape == (count,) and song.notes.dtype["track"] == np.int32
+    np.testing.assert_array_equal(np.sort(song.notes["track"]), np.arange(count))
+    assert np.all(song.notes["end"] == 10)  # re-paired per track, not across tracks
+
+
 def test_missing_file_and_unknown_backend():
     with pytest.raises(MidiError) as caught:
         read_midi(GOOD / "does_not_exist.mid")

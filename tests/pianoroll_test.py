@@ -255,6 +255,63 @@ def test_write_roll_midi_validates(tmp_path):
     assert not (tmp_path / "x.mid").exists()
 
 
+def test_write_roll_midi_keeps_a_silent_last_bar(tmp_path):
+    # Four 4/4 bars at 480 ticks per quarter; music in bars 1-3, bar 4 silent (a tempo event marks its end).
+    notes = make_notes([0, 1920, 3840], [960, 2880, 5760], [60, 64, 67])
+    path = midi.write_midi(tmp_path / "in.mid", notes, tempos=make_tempos([0, 7680], [100.0, 100.0]))
+    source = read_midi(path)
+    assert source.end_tick == 7680 and int(source.notes["end"].max()) == 5760
+    roll = song_to_roll(source)
+    assert roll.shape[0] == 64 and not roll[48:].any()
+    written = read_midi(write_roll_midi(tmp_path / "out.mid", roll, source=source))
+    assert written.end_tick == source.end_tick
+    assert song_to_roll(written).shape == roll.shape
+    np.testing.assert_allclose(written.tempos["qpm"], 100.0)  # the end marker repeats the tempo
+    assert written.time_signatures.size == source.time_signatures.size  # strict filter still passes
+    # Without a source the roll's own length is kept: 64 steps = 7680 ticks at 480.
+    assert read_midi(write_roll_midi(tmp_path / "bare.mid", roll)).end_tick == 7680
+    # A roll whose last step sounds needs no marker: the tempo map stays as it was.
+    assert read_midi(write_roll_midi(tmp_path / "full.mid", roll[:48], source=None)).tempos.size == 1
+
+
+@pytest.mark.parametrize("ticks_per_beat, expected", [(1, 4), (2, 4), (3, 12), (6, 12), (480, 480)])
+def test_write_roll_midi_multiplies_a_coarse_source_division_exactly(tmp_path, ticks_per_beat, expected):
+    # Quarter and eighth notes (the finest a 2-tick file holds) plus a tempo change and a 3/4 bar.
+    tpb = ticks_per_beat
+    notes = make_notes([0, tpb, 4 * tpb], [tpb, 3 * tpb, 5 * tpb], [60, 62, 64])
+    drums = make_notes([2 * tpb], [3 * tpb], [36], is_drum=True, track=1)
+    source = Song("", tpb, np.concatenate([notes, drums]), make_tempos([0, 2 * tpb], [90.0, 140.0]),
+                  make_time_signatures([0, 4 * tpb], [4, 3], [4, 4]), end_tick=8 * tpb)
+    roll = song_to_roll(source)
+    roll[5, 70 - LOWEST_PITCH] = True  # a one-step (16th) note: 2 ticks per quarter cannot place it
+    written = read_midi(write_roll_midi(tmp_path / "out.mid", roll, source=source, extra_notes=drums))
+    factor = expected // tpb
+    assert written.ticks_per_beat == expected
+    # The source's tempo map, scaled, then the end marker (bars 6-8 are silent) repeating 140 qpm.
+    np.testing.assert_array_equal(written.tempos["tick"], [*(source.tempos["tick"] * factor), 8 * expected])
+    np.testing.assert_allclose(written.tempos["qpm"], [90.0, 140.0, 140.0], rtol=1e-5)  # whole microseconds
+    np.testing.assert_array_equal(written.time_signatures["tick"], source.time_signatures["tick"] * factor)
+    assert written.end_tick == source.end_tick * factor
+    np.testing.assert_array_equal(song_to_roll(written), roll)
+    seconds = lambda song, ticks: midi.ticks_to_seconds(ticks, song.tempos, song.ticks_per_beat)  # noqa: E731
+    written_drums = written.notes[written.notes["is_drum"]]
+    np.testing.assert_array_equal(written_drums["start"], drums["start"] * factor)  # extra notes scaled too
+    # Same times in seconds (up to the whole microseconds per quarter note a MIDI tempo holds).
+    np.testing.assert_allclose(seconds(written, written_drums["start"]), seconds(source, drums["start"]), rtol=1e-5)
+
+
+def test_write_roll_midi_refuses_divisions_that_cannot_hold_the_grid(tmp_path):
+    roll = np.zeros((8, NUM_PITCHES), bool)
+    roll[1, 60 - LOWEST_PITCH] = True
+    with pytest.raises(ValueError, match="cannot hold the grid"):
+        write_roll_midi(tmp_path / "x.mid", roll, ticks_per_beat=2)
+    source = Song("", 3, make_notes([0], [3], [60]), make_tempos([0], [120.0]), make_time_signatures([0], [4], [4]), 3)
+    with pytest.raises(ValueError, match="not a multiple of the source's 3"):
+        write_roll_midi(tmp_path / "x.mid", roll, source=source, ticks_per_beat=8)
+    assert read_midi(write_roll_midi(tmp_path / "y.mid", roll, source=source, ticks_per_beat=12)).ticks_per_beat == 12
+    assert not (tmp_path / "x.mid").exists()
+
+
 # --------------------------------------------------------------------------------------------- round trips
 
 

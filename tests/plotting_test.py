@@ -61,9 +61,8 @@ def test_overwrite_is_atomic_and_failed_writes_leave_the_old_file(tmp_path, monk
     plotting.save_pianoroll_png(path, _phrase(5))
     before = path.read_bytes()
 
-    def broken_savefig(self, filename, **kwargs):
-        with open(filename, "wb") as file:
-            file.write(b"half a PNG")
+    def broken_savefig(self, target, **kwargs):
+        target.write(b"half a PNG")
         raise OSError("disk full")
 
     monkeypatch.setattr(Figure, "savefig", broken_savefig)
@@ -127,6 +126,89 @@ def test_save_before_after_png_wraps_long_songs(tmp_path):
     short_size, long_size = _assert_png(short), _assert_png(long)
     assert long_size[1] > 2.5 * short_size[1]  # three line pairs instead of one
     assert long_size[0] <= 2400  # width is capped
+
+
+def test_no_temporary_file_exists_while_a_figure_renders(tmp_path, monkeypatch):
+    # A kill -9 lands during the slow savefig: nothing may be on disk then, under any name.
+    seen = []
+    real_savefig = Figure.savefig
+
+    def watching_savefig(self, target, **kwargs):
+        seen.append(sorted(os.listdir(tmp_path)))
+        return real_savefig(self, target, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", watching_savefig)
+    plotting.save_before_after_png(tmp_path / "song.png", _phrase(1), _phrase(2))
+    plotting.save_before_after_png(tmp_path / "song.png", _phrase(1), _phrase(2))  # overwrite
+    assert seen == [[], ["song.png"]]
+    _assert_png(tmp_path / "song.png")
+
+
+def _captured_figures(monkeypatch) -> list:
+    figures = []
+    real_save = plotting.save_figure
+    monkeypatch.setattr(plotting, "save_figure", lambda figure, *a, **k: figures.append(figure) or real_save(figure, *a, **k))
+    return figures
+
+
+def test_save_before_after_png_of_a_very_long_song_is_bounded_and_keeps_every_note(tmp_path, monkeypatch):
+    figures = _captured_figures(monkeypatch)
+    steps = 66_668  # 4,167 bars: 131 line pairs at 32 bars per line, 52,440 px tall before
+    song = np.zeros((steps, 84), bool)
+    lonely = [(5, 10), (40_001, 50), (steps - 1, 83)]  # single-step notes, far apart
+    for step, pitch in lonely:
+        song[step, pitch] = True
+    path = plotting.save_before_after_png(tmp_path / "long.png", song, song, "long")
+    width, height = _assert_png(path, max_size=(2400, 3400))
+    (figure,) = figures
+    assert len(figure.axes) == 2 * plotting.MAX_LINES
+    assert figure.axes[0].get_title() == "source, bars 1–544" and figure.axes[-1].get_title() == "transfer, bars 3809–4167"
+    assert "each column: max over" in figure.axes[-1].get_xlabel() and "bar lines every" in figure.axes[-1].get_xlabel()
+    for panel in figure.axes[::2]:  # the source panels: the pooled images still hold every note
+        image = panel.images[0]
+        assert image.get_array().shape[1] <= width
+    found = []
+    for panel in figure.axes[::2]:
+        image = panel.images[0]
+        data = np.asarray(image.get_array())  # [84, columns], pitch 0 at the bottom
+        left, right, _, _ = image.get_extent()
+        factor = (right - left) / data.shape[1]
+        for pitch, column in zip(*np.nonzero(data)):
+            found.append((int(left + column * factor), int(pitch), factor))
+    assert len(found) == len(lonely)
+    for (step, pitch), (start, found_pitch, factor) in zip(lonely, sorted(found)):
+        assert found_pitch == pitch and start <= step < start + factor
+
+
+def test_pool_time_keeps_single_steps():
+    roll = np.zeros((1000, 84), np.float32)
+    roll[999, 0] = 1.0
+    roll[3, 1] = 0.4  # continuous values pool to their maximum
+    pooled, factor = plotting.pool_time(roll, 64)
+    assert factor == 16 and pooled.shape == (63, 84)
+    assert pooled[62, 0] == 1.0 and pooled[0, 1] == np.float32(0.4) and pooled.sum() == np.float32(1.4)
+    same, one = plotting.pool_time(roll, 1000)
+    assert one == 1 and same is roll
+
+
+def test_save_before_after_png_draws_the_given_bars(tmp_path, monkeypatch):
+    figures = _captured_figures(monkeypatch)
+    song = np.zeros((12 * 40, 84), bool)  # 40 bars of 3/4, one note per bar
+    song[::12, 40] = True
+    plotting.save_before_after_png(tmp_path / "waltz.png", song, song, bar_starts=np.arange(0, 12 * 40, 12))
+    titles = [axes.get_title() for axes in figures[0].axes]
+    assert titles == ["source, bars 1–32", "transfer, bars 1–32", "source, bars 33–40", "transfer, bars 33–40"]
+    assert figures[0].axes[-1].get_xlabel() == "time step (12 per bar)"
+    lines = [int(segment[0][0]) for segment in figures[0].axes[2].collections[0].get_segments()]
+    assert lines == list(range(33 * 12, 40 * 12, 12))
+    # A 4/4 bar then 3/4 ones: mixed lengths; the list is continued with the last bar's length.
+    plotting.save_before_after_png(tmp_path / "mixed.png", song[:100], song[:100], bar_starts=[0, 16, 28])
+    assert figures[1].axes[-1].get_xlabel() == "time step (bars as the time signatures say)"
+    lines = [int(segment[0][0]) for segment in figures[1].axes[0].collections[0].get_segments()]
+    assert lines == [16, 28, 40, 52, 64, 76, 88] and figures[1].axes[0].get_title() == "source, bars 1–8"
+    for bad in ([4, 16], [0, 16, 16], [0.0, 12.5], []):
+        with pytest.raises(ValueError, match="bar_starts"):
+            plotting.save_before_after_png(tmp_path / "bad.png", song, song, bar_starts=bad)
 
 
 def test_save_before_after_png_rejects_batches(tmp_path):

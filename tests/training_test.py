@@ -6,7 +6,10 @@ Datasets come from ``tests/testing.py`` (``write_random_dataset``).
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
 from pathlib import Path
 
 import keras
@@ -28,7 +31,7 @@ from mst.models.genre_classifier.genre_classifier_task import classifier_epoch_d
 from mst.records.pianoroll_reader import TrainingDataError, load_split_arrays
 from mst.records.splits import epoch_seed
 from mst.training.loop import StepPlan, fit_resumable
-from mst.training.run_dir import RunDirError, prepare_run_dir
+from mst.training.run_dir import RunDirError, prepare_run_dir, remove_dead_leftovers
 
 tf = import_tensorflow()
 
@@ -180,6 +183,49 @@ def test_run_folder_refuses_another_dataset_once_it_has_a_checkpoint(dataset, tm
     with pytest.raises(RunDirError, match="would not see the same batches"):
         prepare_run_dir(run, tiny, dataset, preset="cyclegan_tiny")
     prepare_run_dir(run, tiny, dataset, preset="cyclegan_tiny", force=True)
+
+
+def _dead_pid() -> int:
+    """The PID of a process that has exited (and been reaped)."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait()
+    return child.pid
+
+
+def test_resume_removes_half_written_leftovers_of_dead_runs_only(dataset, tmp_path):
+    tiny = registry.get_config("cyclegan_tiny")
+    run = tmp_path / "run"
+    prepare_run_dir(run, tiny, dataset, preset="cyclegan_tiny")
+    dead, alive, own = _dead_pid(), os.getppid(), os.getpid()
+    garbage = [
+        f"progress.json.tmp-{dead}",
+        f"samples/epoch_0001_a2b.png.tmp-{dead}",
+        "checkpoints/ckpt-40_temp/part-00000-of-00001.data-00000-of-00001",
+        "best/best-3_temp/part-00000-of-00001.index",
+    ]
+    kept = [
+        f"history.csv.tmp-{alive}",  # another live process is writing it
+        f"loss_curves.png.tmp-{own}",  # this process is writing it
+        "checkpoints/ckpt-20.index",
+        "checkpoints/my_temp/notes.txt",  # no step number: not TensorFlow's
+        "samples_temp/a.mid",  # a _temp folder outside the checkpoint folders
+        "notes.tmp",  # no PID
+        f".export.tmp-{dead}/saved_model.pb.tmp-{dead}",  # staging folders are mst.atomic's
+    ]
+    for name in garbage + kept:
+        (run / name).parent.mkdir(parents=True, exist_ok=True)
+        (run / name).write_text("x")
+
+    refused = registry.get_config("cyclegan_tiny", ["epochs=3"])
+    with pytest.raises(RunDirError):
+        prepare_run_dir(run, refused, dataset, preset="cyclegan_tiny")
+    assert all((run / name).exists() for name in garbage)  # a refused resume changes nothing
+
+    assert prepare_run_dir(run, tiny, dataset, preset="cyclegan_tiny") is True
+    assert [name for name in garbage if (run / name).exists()] == []
+    assert not (run / "checkpoints" / "ckpt-40_temp").exists() and not (run / "best" / "best-3_temp").exists()
+    assert [name for name in kept if not (run / name).exists()] == []
+    assert remove_dead_leftovers(run) == []  # nothing left to do
 
 
 # ------------------------------------------------------------------------------------- devices

@@ -384,6 +384,69 @@ def test_never_overwrites_the_input(song_path):
     assert song_path.read_bytes() == before
 
 
+def test_output_is_as_long_as_a_song_whose_last_bar_is_silent(tmp_path):
+    # Three bars of music and a silent fourth bar, which only a tempo event at its end marks.
+    notes = midi.make_notes([0, 16 * STEP_TICKS, 32 * STEP_TICKS], [8 * STEP_TICKS, 24 * STEP_TICKS, 48 * STEP_TICKS], [60, 64, 67])
+    source = midi.write_midi(tmp_path / "in.mid", notes, ticks_per_beat=TPB,
+                             tempos=midi.make_tempos([0, 64 * STEP_TICKS], [120.0, 120.0]))
+    result = transfer.transfer_song(source, identity, direction="a2b", out_path=tmp_path / "out.mid", cycle=False)
+    song, written = midi.read_midi(source), midi.read_midi(result.output_path)
+    assert song.end_tick == 64 * STEP_TICKS and result.num_steps == 64
+    assert written.end_tick == song.end_tick
+    np.testing.assert_array_equal(pianoroll.song_to_roll(written), result.source_roll)
+    # The output passes the strict filter again (the end marker is a tempo event, not a signature).
+    transfer.transfer_song(result.output_path, identity, direction="a2b", out_path=tmp_path / "again.mid")
+
+
+def test_a_two_ticks_per_quarter_file_is_transferred_on_a_doubled_division(tmp_path):
+    # Valid at 2 ticks per quarter: quarter and eighth notes, a tempo change, drums; the identity
+    # transfer of a 16th note (1 step) could not be written back at 2 ticks.
+    notes = midi.make_notes([0, 2, 3, 8], [2, 3, 6, 10], [60, 62, 64, 65])
+    drums = midi.make_notes([4], [5], [36], is_drum=True, track=1)
+    source = midi.write_midi(tmp_path / "coarse.mid", np.concatenate([notes, drums]), ticks_per_beat=2,
+                             tempos=midi.make_tempos([0, 4], [100.0, 150.0]))
+
+    def add_a_sixteenth(x):
+        out = np.asarray(x, np.float32).copy()
+        out[0, 13, 72 - pianoroll.LOWEST_PITCH] = 1.0
+        return out
+
+    result = transfer.transfer_song(source, add_a_sixteenth, direction="a2b", out_path=tmp_path / "out.mid",
+                                    keep_drums=True, raw=True)
+    song, written = midi.read_midi(source), midi.read_midi(result.output_path)
+    assert written.ticks_per_beat == 4
+    np.testing.assert_array_equal(written.tempos["tick"], song.tempos["tick"] * 2)
+    np.testing.assert_array_equal(written.time_signatures["tick"], song.time_signatures["tick"] * 2)
+    assert written.end_tick == 2 * song.end_tick
+    np.testing.assert_array_equal(pianoroll.song_to_roll(written), result.transferred_roll)
+    assert result.transferred_roll[13, 72 - pianoroll.LOWEST_PITCH]
+    written_drums = written.notes[written.notes["is_drum"]]
+    assert written_drums[["start", "end", "pitch"]].tolist() == [(8, 10, 36)]
+
+
+def test_plot_of_a_waltz_numbers_its_3_4_bars(tmp_path, monkeypatch):
+    from mst import plotting  # noqa: PLC0415
+
+    # 32 bars of 3/4 (12 steps each): one note on every beat.
+    notes = [(60 + (k % 12), 4 * k, 4 * k + 3) for k in range(32 * 3 - 1)] + [(72, 380, 384)]
+    path = write_pretty_midi_song(tmp_path / "waltz.mid", notes, signatures=((3, 4, 0.0),))
+    figures = []
+    real_save = plotting.save_figure
+    monkeypatch.setattr(plotting, "save_figure", lambda figure, *a, **k: figures.append(figure) or real_save(figure, *a, **k))
+    with pytest.raises(transfer.TransferError, match="not_4_4"):
+        transfer.transfer_song(path, identity, direction="a2b", out_path=tmp_path / "w.mid", plot=True)
+    result = transfer.transfer_song(path, identity, direction="a2b", out_path=tmp_path / "w.mid", plot=True,
+                                    time_signature_policy="beat_grid")
+    assert result.num_steps == 32 * 12
+    (figure,) = figures
+    titles = [axes.get_title() for axes in figure.axes]
+    assert titles == ["source, bars 1–32", "transfer, bars 1–32"]
+    assert figure.axes[-1].get_xlabel() == "time step (12 per bar)"
+    bar_lines = figure.axes[0].collections[0].get_segments()
+    assert [int(segment[0][0]) for segment in bar_lines] == list(range(12, 32 * 12, 12))
+    assert Path(result.plot_path).read_bytes()[:8] == PNG_MAGIC
+
+
 def test_plot_writes_a_png_beside_the_midi(song_path, tmp_path):
     result = transfer.transfer_song(song_path, identity, direction="a2b", out_path=tmp_path / "p.mid", plot=True)
     assert result.plot_path == str(tmp_path / "p.png")

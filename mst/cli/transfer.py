@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     soundfont = audio.check_audio_arguments(args)  # before the model loads: fail fast
     if not folder_mode:
         # A song that cannot be read or is rejected fails in milliseconds, not after a model load.
-        transfer._read_song(source, args.time_signature_policy)  # noqa: SLF001
+        transfer.read_source_song(source, args.time_signature_policy)
 
     from mst.runtime import import_tensorflow  # noqa: PLC0415
 

@@ -17,7 +17,9 @@ The roll (:func:`song_to_roll`):
       pypianoroll's grid did for the authors, so trailing silence gives empty phrases.
 
 And back (:func:`write_roll_midi`): each maximal run of 1s of a pitch becomes one note
-(:func:`roll_to_notes`, the authors' writer rule), steps become ticks of the output file.
+(:func:`roll_to_notes`, the authors' writer rule), steps become ticks of the output file. The file
+is as long as the source (or the roll): trailing silence is kept by a last tempo event, and a
+source division that cannot hold the grid (2 ticks per quarter note) is multiplied up exactly.
 
 Example:
     >>> roll = np.zeros((64, NUM_PITCHES), bool); roll[0:4, 60 - LOWEST_PITCH] = True
@@ -36,7 +38,14 @@ from pathlib import Path
 import numpy as np
 
 from mst.encodings.errors import EncodingError
-from mst.encodings.grid import DEFAULT_MAX_STEPS, STEPS_PER_BEAT, song_length_steps, steps_to_ticks, ticks_to_steps
+from mst.encodings.grid import (
+    DEFAULT_MAX_STEPS,
+    STEPS_PER_BEAT,
+    holding_ticks_per_beat,
+    song_length_steps,
+    steps_to_ticks,
+    ticks_to_steps,
+)
 from mst.music import midi
 from mst.music.midi import Song
 
@@ -321,40 +330,53 @@ def write_roll_midi(
     ticks of the output file with :func:`mst.encodings.grid.steps_to_ticks`, which read back to
     the same steps for any division of at least 4 ticks per quarter note.
 
+    The file keeps its length: when the music ends before the song does (a silent last bar, an
+    empty last phrase), a repeat of the tempo in effect is written at the end, so the file does
+    not stop at the last note-off and reads back with the same ``end_tick``. The end is the
+    source's ``end_tick`` when a source is given, else the roll's last step (step notes have no
+    end of their own: they end at their last note-off).
+
     Args:
         path: Output ``.mid`` file.
         roll: Binary ``[T, 84]`` or ``[T, 84, 1]`` roll (threshold model outputs with
             :func:`binarize` first), or :data:`STEP_NOTE_DTYPE` notes (:func:`roll_to_notes`).
-        source: The song the roll came from: the file gets its ticks per beat, tempo map and time
-            signatures, so it lines up with the source in a DAW. Without it: 480 ticks per
-            quarter note, one tempo of 80 quarter notes per minute (the authors' writer default)
-            and 4/4.
-        ticks_per_beat: Time division of the output (default: the source's, else 480).
+        source: The song the roll came from: the file gets its tempo map and time signatures (so
+            it lines up with the source in a DAW) and its division, multiplied by the smallest
+            integer that makes it hold the 16th-note grid exactly
+            (:func:`mst.encodings.grid.holding_ticks_per_beat`: 2 ticks per quarter note become
+            4, 480 stay 480), every source tick multiplied alike so the timing is unchanged.
+            Without it: 480 ticks per quarter note, one tempo of 80 quarter notes per minute
+            (the authors' writer default) and 4/4.
+        ticks_per_beat: Time division of the output, at least 4 (default: see ``source``, else
+            480). With a source it must be a multiple of the source's division.
         program: General MIDI program of the track (0 = Acoustic Grand Piano, as the authors).
         velocity: Velocity of every note (100, as the authors' writer).
         track_name: Name of the output track(s).
-        extra_notes: :data:`mst.music.midi.NOTE_DTYPE` notes, in output ticks, written too (e.g.
-            the source's drums, as their own track).
+        extra_notes: :data:`mst.music.midi.NOTE_DTYPE` notes written too (e.g. the source's
+            drums, as their own track), in the source's ticks when a source is given (they are
+            scaled with it), else in output ticks.
 
     Returns:
         The written path.
 
     Raises:
-        ValueError: A roll that is not binary, or notes that MIDI cannot hold.
+        ValueError: A roll that is not binary, notes that MIDI cannot hold, or a division that
+            cannot hold the grid or the source's ticks.
 
     Example:
         >>> import tempfile
         >>> roll = np.zeros((16, NUM_PITCHES), bool); roll[4:8, 60 - LOWEST_PITCH] = True
         >>> with tempfile.TemporaryDirectory() as folder:
         ...     written = midi.read_midi(write_roll_midi(Path(folder) / "c.mid", roll))
-        >>> written.notes[["start", "end", "pitch"]].tolist(), written.ticks_per_beat
-        ([(480, 960, 60)], 480)
+        >>> written.notes[["start", "end", "pitch"]].tolist(), written.ticks_per_beat, written.end_tick
+        ([(480, 960, 60)], 480, 1920)
     """
     notes = np.asarray(roll)
+    roll_steps = None
     if notes.dtype != STEP_NOTE_DTYPE:
         notes = roll_to_notes(notes)
-    if ticks_per_beat is None:
-        ticks_per_beat = source.ticks_per_beat if source is not None else midi.DEFAULT_TICKS_PER_BEAT
+        roll_steps = int(np.shape(roll)[0])
+    ticks_per_beat, factor = _output_division(source, ticks_per_beat)
     tick_notes = midi.make_notes(
         start=steps_to_ticks(notes["start"], ticks_per_beat),
         end=steps_to_ticks(notes["end"], ticks_per_beat),
@@ -365,8 +387,58 @@ def write_roll_midi(
         track=0,
     )
     if extra_notes is not None:
-        tick_notes = np.concatenate([tick_notes, np.asarray(extra_notes, dtype=midi.NOTE_DTYPE)])
-    return midi.write_midi(path, tick_notes, ticks_per_beat=ticks_per_beat, source=source, track_name=track_name)
+        extra = np.array(extra_notes, dtype=midi.NOTE_DTYPE)  # a copy: the caller's ticks stay
+        if source is not None:
+            extra["start"] *= factor
+            extra["end"] *= factor
+        tick_notes = np.concatenate([tick_notes, extra])
+    if source is not None:
+        tempos, signatures = source.tempos.copy(), source.time_signatures.copy()
+        tempos["tick"] *= factor
+        signatures["tick"] *= factor
+        end_tick = int(source.end_tick) * factor
+    else:
+        tempos, signatures = midi.make_tempos([0], [midi.DEFAULT_QPM]), midi.make_time_signatures([0], [4], [4])
+        end_tick = int(steps_to_ticks(roll_steps, ticks_per_beat)) if roll_steps is not None else 0
+    tempos = _with_end_marker(tempos, tick_notes, signatures, end_tick)
+    return midi.write_midi(
+        path, tick_notes, ticks_per_beat=ticks_per_beat, tempos=tempos, time_signatures=signatures, track_name=track_name
+    )
+
+
+def _output_division(source: Song | None, ticks_per_beat: int | None) -> tuple[int, int]:
+    """``(ticks per quarter note of the output, factor from the source's ticks to the output's)``."""
+    if ticks_per_beat is None:
+        return holding_ticks_per_beat(source.ticks_per_beat if source is not None else midi.DEFAULT_TICKS_PER_BEAT)
+    ticks_per_beat = int(ticks_per_beat)
+    if ticks_per_beat < STEPS_PER_BEAT:
+        raise ValueError(f"ticks_per_beat={ticks_per_beat} cannot hold the grid of {STEPS_PER_BEAT} steps per "
+                         f"quarter note (a one-step note would last 0 ticks); use at least {STEPS_PER_BEAT}")
+    if source is None:
+        return ticks_per_beat, 1
+    if ticks_per_beat % source.ticks_per_beat:
+        raise ValueError(f"ticks_per_beat={ticks_per_beat} is not a multiple of the source's "
+                         f"{source.ticks_per_beat}: its tempo map and time signatures cannot be moved exactly")
+    return ticks_per_beat, ticks_per_beat // source.ticks_per_beat
+
+
+def _with_end_marker(tempos: np.ndarray, notes: np.ndarray, signatures: np.ndarray, end_tick: int) -> np.ndarray:
+    """``tempos`` plus a repeat of the last tempo at ``end_tick`` when nothing else reaches it.
+
+    A MIDI track ends at its last event, so a silent ending is lost unless an event sits there.
+    A tempo event changes nothing (same tempo), counts for :attr:`mst.music.midi.Song.end_tick`
+    on reading, and, unlike a repeated time signature, does not trip the strict filter's
+    one-signature rule when the output is read again.
+    """
+    last = max([0] + [int(column.max()) for column in (notes["end"], tempos["tick"], signatures["tick"]) if column.size])
+    if end_tick <= last:
+        return tempos
+    if tempos.size:
+        order = np.argsort(tempos["tick"], kind="stable")
+        qpm = float(tempos["qpm"][order][-1])
+    else:
+        qpm = midi.MIDI_DEFAULT_QPM  # what a file without tempo events plays at
+    return np.concatenate([tempos, midi.make_tempos([end_tick], [qpm])])
 
 
 def map_phrase_batches(function, phrases, batch_size: int, *, output_shape: tuple[int, ...] = PHRASE_SHAPE) -> np.ndarray:

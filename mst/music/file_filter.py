@@ -179,8 +179,23 @@ def _check_strict(signatures: np.ndarray) -> Rejection | None:
     if (int(signature["numerator"]), int(signature["denominator"])) != (4, 4):
         return Rejection("not_4_4", _describe(signature))
     if int(signature["tick"]) != 0:
-        return Rejection("first_beat_not_zero", _describe(signature))
+        return Rejection("first_beat_not_zero", f"the only time signature, {_describe(signature)}, starts after "
+                         "the first beat (tick 0), so bars would not start where phrases are cut"
+                         + _policy_hint("strict"))
     return None
+
+
+_POLICY_EFFECTS = {
+    "strict": "one 4/4 event at tick 0",
+    "in_effect": "accepts signatures that start on a bar line of the grid",
+    "beat_grid": "ignores time signatures and cuts on the quarter-note grid from tick 0",
+}
+
+
+def _policy_hint(policy: str) -> str:
+    """``"; --time-signature-policy X (what X does) or Y (...) ..."``: the policies other than ``policy``."""
+    others = [f"{name} ({_POLICY_EFFECTS[name]})" for name in POLICIES if name != policy]
+    return "; --time-signature-policy " + " or ".join(others) + " may keep it"
 
 
 def signatures_in_effect(song: Song) -> np.ndarray:
@@ -206,5 +221,7 @@ def _check_in_effect(song: Song) -> Rejection | None:
             return Rejection("not_4_4", f"{_describe(signature)} does not have 4 quarter-note beats per bar")
         if int(signature["tick"]) % bar_ticks:
             return Rejection("first_beat_not_zero", f"{_describe(signature)} is not on a bar line "
-                             f"(multiple of {bar_ticks} ticks) of the grid that starts at tick 0")
+                             f"(multiple of {bar_ticks} ticks) of the grid that starts at tick 0, so bars would "
+                             "not start where phrases are cut; --time-signature-policy beat_grid "
+                             f"({_POLICY_EFFECTS['beat_grid']}) may keep it")
     return None

@@ -61,7 +61,10 @@ def find_midi_files(
     Args:
         root: A folder, searched recursively for files whose name ends in ``.mid`` or ``.midi`` in
             any case; symbolic links to files are included, linked sub-folders are not entered.
-            Or a file, returned as is whatever its name.
+            Or a file, returned as is whatever its name. Every entry with such a name that is not a
+            folder is returned, FIFOs, devices, sockets and dangling links included (nothing is
+            opened here): :func:`mst.music.midi.read_midi` refuses them with a reason, so batch
+            jobs list them as skipped instead of losing them.
         exclude: A folder whose files are left out, compared after resolving symbolic links (an
             output folder inside ``root``, so that earlier outputs are not read as inputs).
         order: ``"path"`` sorts the paths as :class:`pathlib.Path` objects, component by
@@ -73,15 +76,16 @@ def find_midi_files(
         The paths, below ``root`` as given (not resolved).
 
     Raises:
-        FileNotFoundError: ``root`` is neither a folder nor a file.
+        FileNotFoundError: ``root`` does not exist.
         ValueError: For an unknown ``order``.
     """
     if order not in ORDERS:
         raise ValueError(f"order must be one of {ORDERS}, got {order!r}")
     root = Path(root)
     if root.is_dir():
-        found = [path for path in root.rglob("*") if is_midi_file_name(path) and path.is_file()]
-    elif root.is_file():
+        # Not is_file(): that drops a FIFO or device named x.mid without a word.
+        found = [path for path in root.rglob("*") if is_midi_file_name(path) and not path.is_dir()]
+    elif os.path.lexists(root):
         found = [root]
     else:
         raise FileNotFoundError(f"no such file or folder: {root}")

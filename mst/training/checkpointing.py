@@ -12,8 +12,10 @@ A checkpoint holds everything a run needs to continue bit-for-bit at the step it
 
 ``tf.train.CheckpointManager`` writes the data and index files first and then replaces the small
 ``checkpoint`` state file atomically, so a process killed mid-save leaves the previous checkpoint
-as the latest one. ``progress.json`` (written after each save, atomically) tells humans and tests
-which step is safely on disk.
+as the latest one. What such a kill leaves behind (the save's ``ckpt-<step>_temp/`` folder, a
+``progress.json.tmp-<pid>``) is deleted when the run is resumed
+(:func:`mst.training.run_dir.remove_dead_leftovers`). ``progress.json`` (written after each save,
+atomically) tells humans and tests which step is safely on disk.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ import numpy as np
 from mst import atomic
 from mst.runtime import import_tensorflow
 from mst.training.run_dir import CHECKPOINT_DIR_NAME, PROGRESS_FILE_NAME
+from mst.errors import InputError
 
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(RuntimeError, InputError):
     """A run's checkpoint does not fit the model built from its config."""
 
 

@@ -21,17 +21,23 @@ Layout of ``RUN_DIR``::
 
 Restarting ``train.py`` with the same ``--out`` resumes the run. It refuses when the resolved
 config or the dataset differs from the recorded ones (``--force`` overrides, and the new config
-is recorded).
+is recorded). A resume first removes what a killed run left half-written
+(:func:`remove_dead_leftovers`): ``*.tmp-<pid>`` files of processes that are gone and
+TensorFlow's ``<prefix>-<step>_temp/`` checkpoint folders.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
+import shutil
 from pathlib import Path
 
 from mst import atomic, records, registry
 from mst.config import ConfigError
+from mst.errors import InputError
 
 CONFIG_FILE_NAME = "config.json"
 RUN_INFO_FILE_NAME = "run.json"
@@ -58,7 +64,7 @@ def worker_dir_name(task_id: int) -> str:
     return f"worker_{task_id}"
 
 
-class RunDirError(RuntimeError):
+class RunDirError(RuntimeError, InputError):
     """The run folder belongs to a different run (config or dataset) or is unusable."""
 
 
@@ -75,6 +81,48 @@ def dataset_fingerprint(data_dir) -> str:
     path = Path(data_dir) / records.MANIFEST_NAME
     records.load_manifest(data_dir)  # clear error when missing or invalid
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+_TEMP_FILE = re.compile(r"^.+\.tmp-(?P<pid>\d+)$")
+"""A file being written by :mod:`mst.atomic` (``<name>.tmp-<pid>``) of process ``pid``."""
+_CHECKPOINT_TEMP_FOLDER = re.compile(r"^.+-\d+_temp$")
+"""TensorFlow's staging folder of one checkpoint save (``ckpt-120_temp/``, ``best-3_temp/``)."""
+
+
+def remove_dead_leftovers(run_dir) -> list[Path]:
+    """Deletes what killed runs left half-written in a run folder; returns what was deleted.
+
+    Two patterns only, so nothing a user put there is touched:
+
+    * files named ``<name>.tmp-<pid>`` (anywhere in the folder, hidden sub-folders excepted:
+      those are :mod:`mst.atomic` staging folders with their own recovery) whose process is no
+      longer running (:func:`mst.atomic.process_is_alive`; this process's own are kept);
+    * folders ``<prefix>-<step>_temp`` directly in ``checkpoints/`` and ``best/``: a
+      ``tf.train.CheckpointManager`` save writes there and merges them into the checkpoint files
+      before anything refers to them, so after a kill they are garbage (they carry no PID; call
+      this only when no other process trains into the folder, i.e. on resume).
+
+    Args:
+        run_dir: The run folder (a missing one is fine).
+    """
+    run_dir = Path(run_dir)
+    removed: list[Path] = []
+    for folder, subfolders, files in os.walk(run_dir):
+        subfolders[:] = [name for name in subfolders if not name.startswith(".")]
+        for name in files:
+            match = _TEMP_FILE.match(name)
+            path = Path(folder) / name
+            if match and not path.is_symlink() and not atomic.process_is_alive(int(match["pid"])):
+                path.unlink(missing_ok=True)
+                removed.append(path)
+    for checkpoints in (run_dir / CHECKPOINT_DIR_NAME, run_dir / BEST_DIR_NAME):
+        if not checkpoints.is_dir():
+            continue
+        for entry in sorted(checkpoints.iterdir()):
+            if _CHECKPOINT_TEMP_FOLDER.match(entry.name) and entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry)
+    return removed
 
 
 def has_checkpoint(run_dir) -> bool:
@@ -135,6 +183,11 @@ def prepare_run_dir(run_dir, config, data_dir, *, preset: str, force: bool = Fal
                 if not force:
                     raise RunDirError(message + ". Use the original --data, another --out, or --force.")
                 print(f"mst: --force: {message}", flush=True)
+    if existing:  # only once the resume is accepted: a refused one leaves the folder as it was
+        removed = remove_dead_leftovers(run_dir)
+        if removed:
+            shown = ", ".join(str(path.relative_to(run_dir)) for path in removed[:3]) + (", ..." if len(removed) > 3 else "")
+            print(f"mst: removed {len(removed)} half-written file(s)/folder(s) of an interrupted run: {shown}", flush=True)
     registry.save_config(config, config_path)
     atomic.write_json(info_path, info)
     return existing

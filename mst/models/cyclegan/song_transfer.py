@@ -11,7 +11,9 @@ authors' ``test_famous`` path (docs/reference/cyclegan.md#song-transfer):
 Phrases go through the generator in batches, are binarized with the one 0.5 threshold
 (:func:`mst.encodings.pianoroll.binarize`), stitched back into one roll and written as one piano track
 (velocity 100, program 0 by default) with the **source's** ticks per beat, tempo map and time
-signatures, so the output lines up with the input in a DAW. Optionally the original drum notes are
+signatures, so the output lines up with the input in a DAW, and as long as the input (a silent last
+bar is kept); a division too coarse for the grid (2 ticks per quarter note) is multiplied up
+exactly (:func:`mst.encodings.pianoroll.write_roll_midi`). Optionally the original drum notes are
 put back as a drum track, the cycled song (A→B→A from the continuous transfer, as the authors
 compute it) is written too, and a before/after pianoroll PNG is saved next to the MIDI.
 
@@ -38,9 +40,10 @@ import numpy as np
 
 from mst.music import file_filter as filters
 from mst.music import midi
-from mst.encodings import pianoroll
+from mst.encodings import grid, pianoroll
 from mst.encodings.errors import EncodingError
 from mst.music.files import find_midi_files
+from mst.errors import InputError
 
 DIRECTIONS = ("a2b", "b2a")
 TIME_SIGNATURE_POLICIES = filters.POLICIES
@@ -50,7 +53,7 @@ PRECISIONS = ("float32", "bfloat16")
 _ONEDNN_BF16_OPTION = "auto_mixed_precision_onednn_bfloat16"
 
 
-class TransferError(Exception):
+class TransferError(InputError):
     """A song that cannot be transferred, with a machine-readable reason.
 
     Attributes:
@@ -578,11 +581,20 @@ def _check_outputs(source: Path, paths: Mapping[str, Path], overwrite: bool):
             raise TransferError(source, "would_overwrite_input", f"output {path} is the input file")
         if path.exists() and not overwrite:
             raise TransferError(
-                source, "output_exists", f"{path} exists (pass overwrite=True / --overwrite)"
+                source, "output_exists", f"{path} exists; pass --overwrite to replace it"
             )
 
 
-def _read_song(path: Path, policy: str):
+def read_source_song(path: str | os.PathLike, policy: str = "strict"):
+    """Reads a song to transfer and applies the time-signature filter (no model needed).
+
+    ``transfer.py`` calls it before loading a model, so a song that cannot be transferred fails
+    in milliseconds.
+
+    Raises:
+        TransferError: The file is unreadable or rejected by the filter (reason and detail given).
+    """
+    path = Path(path)
     try:
         song = midi.read_midi(os.fspath(path))
     except midi.MidiError as err:
@@ -590,7 +602,7 @@ def _read_song(path: Path, policy: str):
     rejection = filters.check_song(song, policy, drop_drums=True)
     if rejection is not None:
         detail = rejection.detail
-        if policy == "strict" and rejection.reason in filters.TIME_SIGNATURE_REASONS:
+        if policy == "strict" and rejection.reason in filters.TIME_SIGNATURE_REASONS and "--time-signature-policy" not in detail:
             detail += (
                 " (the strict policy needs one 4/4 signature at tick 0; --time-signature-policy "
                 "beat_grid or in_effect transfers the song on the quarter-note grid)"
@@ -600,12 +612,12 @@ def _read_song(path: Path, policy: str):
 
 
 def _write_song(path: Path, roll: np.ndarray, song, *, program: int, keep_drums: bool):
-    """Writes the roll in the source's ticks, plus the source's drum notes when asked; returns the note counts."""
+    """Writes the roll on the source's timing, plus the source's drum notes when asked; returns the note counts."""
     notes = pianoroll.roll_to_notes(roll)
     drums = song.notes[song.notes["is_drum"]] if keep_drums else song.notes[:0]
     # Zero-length drum hits cannot be written (the writer needs start < end); they are inaudible.
     drums = drums[drums["end"] > drums["start"]]
-    # source: ticks per beat, tempo map and time signatures of the source
+    # source: ticks per beat (made to hold the grid), tempo map, time signatures and length of the source
     pianoroll.write_roll_midi(os.fspath(path), notes, source=song, program=program, velocity=VELOCITY, extra_notes=drums)
     return int(notes.shape[0]), int(drums.shape[0])
 
@@ -681,7 +693,7 @@ def transfer_song(
 
     timing = {}
     t0 = time.perf_counter()
-    song = _read_song(source, time_signature_policy)
+    song = read_source_song(source, time_signature_policy)
     timing["read"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -721,11 +733,14 @@ def transfer_song(
     if "plot" in paths:
         from mst import plotting  # noqa: PLC0415
 
+        # Bar lines and bar numbers follow the song's own time signatures (12 steps per 3/4 bar
+        # under the beat_grid policy), not a fixed 16 steps.
         plotting.save_before_after_png(
             os.fspath(paths["plot"]),
             roll,
             transferred,
             f"{source.name}: {direction}",
+            bar_starts=grid.bar_start_steps(song, int(roll.shape[0])),
         )
     timing["plot"] = time.perf_counter() - t0
     timing["total"] = time.perf_counter() - t_start
