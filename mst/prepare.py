@@ -91,7 +91,7 @@ def build_argument_parser() -> argparse.ArgumentParser:
                         help="pianoroll_phrases: trim each song's phrase count to a multiple of this (4 = the authors' code, 1 = no trim)")
     parser.add_argument("--shard-size", type=int, default=DEFAULT_SHARD_SIZE, help=f"examples per shard (default {DEFAULT_SHARD_SIZE})")
     parser.add_argument("--strict", action="store_true", help="exit with status 1 if any file was skipped (after writing everything)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing dataset in --out")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing dataset in --out (only if it holds nothing but the files its manifest.json lists)")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     add_debug_argument(parser)
     return parser

@@ -126,3 +126,16 @@ def test_preparing_the_legacy_songs_again_gives_the_same_shard_files(tmp_path):
     assert manifest["shards"] == legacy["shards"]
     for genre, info in legacy["partitions"].items():
         assert {**manifest["partitions"][genre], "source_dir": ""} == {**info, "source_dir": ""}
+
+
+def test_dataset_files_are_the_listed_shards_then_the_manifest(dataset, tmp_path):
+    manifest = manifests.load_manifest(dataset)
+    files = manifests.dataset_files(dataset)
+    assert files == [*(shard["file"] for shard in manifest["shards"]), manifests.MANIFEST_NAME]
+    assert manifests.dataset_files(LEGACY_DATASET)[-1] == manifests.MANIFEST_NAME  # version 1 lists shards the same way
+    assert manifests.dataset_files(tmp_path) is None  # no manifest: nothing proves whose files these are
+    (tmp_path / "manifest.json").write_text("[1]")
+    assert manifests.dataset_files(tmp_path) is None
+    (tmp_path / "manifest.json").write_text(json.dumps({"format": manifests.MANIFEST_FORMAT, "shards": [
+        {"file": "a-train.tfrecord-00000-of-00001"}, {"file": "../escape"}, {"file": "sub/x"}, {"file": 3}, "junk"]}))
+    assert manifests.dataset_files(tmp_path) == ["a-train.tfrecord-00000-of-00001", "manifest.json"]

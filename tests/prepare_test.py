@@ -6,6 +6,7 @@ encoder plugged into the driver.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -91,11 +92,47 @@ def test_folder_errors_name_the_folder(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_genre_without_any_usable_file_is_an_error(tmp_path):
+def test_genre_without_any_usable_file_is_an_error_with_a_report_beside_out(tmp_path):
     bad_only = copy_files(BAD_FILES, FIXTURES / "bad", tmp_path / "bad")
-    with pytest.raises(PrepareError, match="genre 'jazz': none of the 24 MIDI files.*gave a phrase"):
+    with pytest.raises(PrepareError, match="genre 'jazz': none of the 24 MIDI files.*gave a phrase") as raised:
         prepare_dataset({"jazz": bad_only, "pop": FIXTURES / "good"}, tmp_path / "out")
-    assert not (tmp_path / "out").exists()
+    report_path = tmp_path / "out.rejected.json"
+    assert str(report_path) in str(raised.value) and "no dataset was written" in str(raised.value)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["bad", "out.rejected.json"]  # nothing else is created
+    report = json.loads(report_path.read_text())
+    expected = {name: EXPECTED["bad"][name]["strict"] for name in BAD_FILES}
+    assert {entry["song_id"]: entry["reason"] for entry in report["skipped"]} == expected
+    assert all(entry["partition"] == "jazz" and entry["detail"] for entry in report["skipped"])
+    counts = report["partitions"]["jazz"]["skipped_by_reason"]
+    assert sum(counts.values()) == 24 and report["partitions"]["pop"]["files_kept"] == len(GOOD_FILES)
+    top_reason, top_count = max(counts.items(), key=lambda item: (item[1], item[0]))
+    assert f"{top_reason}: {top_count}" in str(raised.value)
+    prepare_dataset({"pop": FIXTURES / "good"}, tmp_path / "out")  # once the dataset exists, the stale report goes
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["bad", "out"]
+
+
+def test_one_folder_for_two_genres_is_an_error(tmp_path):
+    nested = copy_files(GOOD_FILES[:1], FIXTURES / "good", tmp_path / "all" / "sub")
+    status, _, stderr = run_cli("--genre", f"pop={tmp_path / 'all'}", "--genre", f"jazz={tmp_path / 'all' / '.' }", "--out", tmp_path / "o")
+    assert status == 2 and f"genre 'pop' and genre 'jazz' both read {tmp_path / 'all'}" in stderr
+    status, _, stderr = run_cli("--genre", f"pop={nested}", "--genre", f"jazz={tmp_path / 'all'}", "--out", tmp_path / "o")
+    assert status == 2 and f"genre 'pop' reads {nested}, which is inside the folder {tmp_path / 'all'} of genre 'jazz'" in stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_file_name_that_is_not_utf8_is_skipped_by_name(tmp_path):
+    folder = copy_files(GOOD_FILES, FIXTURES / "good", tmp_path / "pop")
+    with open(os.path.join(os.fsencode(folder), b"bad\xff.mid"), "wb") as handle:
+        handle.write((FIXTURES / "good" / GOOD_FILES[0]).read_bytes())
+    status, stdout, stderr = run_cli("--genre", f"pop={folder}", "--out", tmp_path / "out", "--workers", 1)
+    assert status == 0, stderr
+    manifest = manifests.load_manifest(tmp_path / "out")
+    (entry,) = manifest["skipped"]
+    assert entry == {"partition": "pop", "song_id": "bad\\xff.mid", "reason": prepare_driver.UNDECODABLE_NAME_REASON,
+                     "detail": "the file name 'bad\\xff.mid' is not valid UTF-8 (bytes shown as \\x..); rename the file"}
+    assert manifest["partitions"]["pop"]["files_kept"] == len(GOOD_FILES)
+    assert "pop  bad\\xff.mid  undecodable_name" in stdout
+    verify_shards(tmp_path / "out")
 
 
 # --------------------------------------------------------------------------- skip and report
@@ -240,6 +277,135 @@ def test_a_dead_worker_process_is_an_error_not_a_hang(monkeypatch):
         prepare_driver.extract_files(tasks, PianorollPhraseEncoder(make_phrase_options()), workers=2)
 
 
+SLOW_ENCODER = """
+import dataclasses, time
+from mst.records.prepare_driver import EncodedFile
+from mst.records.shards import write_shards
+
+@dataclasses.dataclass(frozen=True)
+class SlowEncoder:
+    name: str = "slow"
+    options: tuple = ()
+
+    def encode_file(self, path):
+        time.sleep(0.05)
+        return EncodedFile((b"x",), (0,))
+
+    def manifest_fields(self, partition_by):
+        return {}
+
+    def write_shards(self, directory, partition, split, examples, *, partition_by, shard_size):
+        return write_shards(directory, partition, split, examples, lambda example: example.payload, shard_size=shard_size)
+"""
+
+SLOW_PREPARE = """
+import sys
+from mst.records import prepare_driver
+from slow_encoder import SlowEncoder
+prepare_driver.prepare_dataset({"pop": sys.argv[1]}, sys.argv[2], SlowEncoder(), workers=2)
+"""
+
+
+def process_table() -> dict[int, tuple[int, str]]:
+    """``{pid: (parent pid, state)}`` of every process, from ``/proc`` (Linux)."""
+    table = {}
+    for stat_file in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat_file.read_text()
+        except OSError:
+            continue  # exited meanwhile
+        state, parent = text[text.rindex(")") + 2:].split()[:2]
+        table[int(stat_file.parent.name)] = (int(parent), state)
+    return table
+
+
+def spawned_workers_of(parent: int) -> list[int]:
+    workers = []
+    for pid, (ppid, _) in process_table().items():
+        try:
+            command = (Path("/proc") / str(pid) / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if ppid == parent and b"spawn_main" in command:
+            workers.append(pid)
+    return workers
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+def test_workers_die_when_the_main_process_is_killed(tmp_path):
+    import time  # noqa: PLC0415
+
+    # Without the worker initializer, the workers went on for the whole queue (and then waited forever).
+    (tmp_path / "slow_encoder.py").write_text(SLOW_ENCODER)
+    folder = tmp_path / "midi"
+    folder.mkdir()
+    for index in range(400):  # 0.05 s each: 10 s of work for two workers
+        (folder / f"song_{index:03d}.mid").write_bytes(b"")
+    environment = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO)])}
+    main = subprocess.Popen([sys.executable, "-c", SLOW_PREPARE, str(folder), str(tmp_path / "out")], env=environment,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    workers = []
+    try:
+        deadline = time.monotonic() + 120
+        while len(workers := spawned_workers_of(main.pid)) < 2:
+            assert main.poll() is None, main.stderr.read().decode()
+            assert time.monotonic() < deadline, "the two workers never started"
+            time.sleep(0.1)
+        time.sleep(1.0)  # let them import and pick up their first chunks
+        main.kill()
+        main.wait()
+        deadline = time.monotonic() + 5
+        while alive := [pid for pid in workers if process_table().get(pid, (0, "Z"))[1] != "Z"]:
+            assert time.monotonic() < deadline, f"workers {alive} outlived their killed parent"
+            time.sleep(0.1)
+    except BaseException:
+        for pid in workers:  # the check failed: they are still ours, do not leave them running
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)
+        raise
+    finally:
+        if main.poll() is None:
+            main.kill()
+            main.wait()
+    assert not (tmp_path / "out").exists()
+
+
+WATCHED_CHILD = (
+    "import os, sys, threading, time; from mst.records import prepare_driver;"
+    "threading.Thread(target=prepare_driver._watch_parent, args=(os.getppid(),), daemon=True).start();"
+    "print('watching', flush=True); time.sleep(60)"
+)
+PARENT_OF_WATCHED = (
+    "import subprocess, sys, time; child = subprocess.Popen([sys.executable, '-c', sys.argv[1]], stdout=subprocess.PIPE);"
+    "child.stdout.readline(); print(child.pid, flush=True); time.sleep(60)"
+)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads the process table from /proc")
+def test_the_portable_fallback_also_ends_a_worker_whose_parent_died():
+    import time  # noqa: PLC0415
+
+    parent = subprocess.Popen([sys.executable, "-c", PARENT_OF_WATCHED, WATCHED_CHILD], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+    child = int(parent.stdout.readline())
+    try:
+        assert process_table()[child][0] == parent.pid
+        parent.kill()
+        parent.wait()
+        deadline = time.monotonic() + 3 + prepare_driver.PARENT_POLL_SECONDS
+        while process_table().get(child, (0, "Z"))[1] != "Z":
+            assert time.monotonic() < deadline, "the watched child outlived its parent"
+            time.sleep(0.05)
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError):  # still ours: it outlived the check
+            os.kill(child, 9)
+        raise
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
+
+
 def test_split_is_stable_when_files_are_added(tmp_path):
     source = FIXTURES / "good" / "c_major_scale.mid"
     folder = tmp_path / "pop"
@@ -272,13 +438,108 @@ def test_existing_dataset_is_kept_unless_overwrite(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging or retired folder left
 
 
+def tree(folder: Path) -> dict[str, bytes | None]:
+    """Every path below ``folder`` with its bytes (``None`` for a folder)."""
+    return {str(path.relative_to(folder)): (None if path.is_dir() else path.read_bytes()) for path in sorted(folder.rglob("*"))}
+
+
 def test_a_folder_with_other_files_is_never_replaced(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / "thesis.tex").write_text("precious")
     status, _, stderr = run_cli("--genre", f"good={FIXTURES / 'good'}", "--out", out, "--overwrite")
-    assert status == 2 and "not part of a prepared dataset (thesis.tex)" in stderr
+    assert status == 2 and "is not empty (thesis.tex) and has no readable manifest.json" in stderr
+    assert "nothing was changed" in stderr and "overwrite=" not in stderr
     assert (out / "thesis.tex").read_text() == "precious"
+
+
+@pytest.mark.parametrize("intruder", ["thesis.tmp-final.docx", "backup.tmp-2024/notes.txt", "jazz-train.tfrecord-00000-of-00001/x",
+                                      "good-train.tfrecord-00009-of-00010", ".hidden"])
+def test_overwrite_only_replaces_files_the_manifest_lists(tmp_path, intruder):
+    out = tmp_path / "out"
+    prepare_dataset({"good": FIXTURES / "good"}, out, seed=1)
+    (out / intruder).parent.mkdir(parents=True, exist_ok=True)
+    (out / intruder).write_text("precious")  # a temporary-looking or shard-looking name is not enough
+    before = tree(tmp_path)
+    status, _, stderr = run_cli("--genre", f"good={FIXTURES / 'good'}", "--out", out, "--overwrite")
+    assert status == 2, stderr
+    assert f"not part of its prepared dataset ({intruder.split('/')[0]}: not files its manifest.json lists)" in stderr
+    assert "nothing was changed" in stderr
+    assert tree(tmp_path) == before
+
+
+def test_a_folder_of_shards_without_manifest_is_not_replaced(tmp_path):
+    out = tmp_path / "out"
+    prepare_dataset({"good": FIXTURES / "good"}, out)
+    (out / "manifest.json").unlink()
+    before = tree(tmp_path)
+    with pytest.raises(PrepareError, match="has no readable manifest.json, so nothing shows that mst prepared it"):
+        prepare_dataset({"good": FIXTURES / "good"}, out, overwrite=True)
+    assert tree(tmp_path) == before
+    (out / "manifest.json").write_text("{not json")
+    with pytest.raises(PrepareError, match="no readable manifest.json"):
+        prepare_dataset({"good": FIXTURES / "good"}, out, overwrite=True)
+
+
+def test_a_file_that_appears_during_the_swap_is_kept_in_the_old_copy(tmp_path, monkeypatch, caplog):
+    out = tmp_path / "out"
+    prepare_dataset({"good": FIXTURES / "good"}, out, seed=1)
+    real_writer = pianoroll_examples.write_split_shards
+
+    def write_and_meanwhile_save_a_file(*args, **kwargs):
+        (out / "notes.txt").write_text("written while the shards were written")  # after the last check
+        return real_writer(*args, **kwargs)
+
+    monkeypatch.setattr(pianoroll_examples, "write_split_shards", write_and_meanwhile_save_a_file)
+    with caplog.at_level("WARNING", logger="mst.atomic"):
+        manifest = prepare_dataset({"good": FIXTURES / "good"}, out, seed=2, overwrite=True)
+    assert manifests.load_manifest(out) == manifest and manifest["split"]["seed"] == 2
+    verify_shards(out)
+    (retired,) = [path for path in tmp_path.iterdir() if path.name.startswith(".out.old-")]
+    assert tree(retired) == {"notes.txt": b"written while the shards were written"}  # only the listed files went
+    assert "notes.txt" in caplog.text and "move them out" in caplog.text
+
+
+SWAP_KILLER = """
+import os, signal, sys
+from mst.records import prepare_driver
+from mst.records.pianoroll_phrase_encoder import PianorollPhraseEncoder
+real_replace = os.replace
+def replace_then_die(source, target):
+    real_replace(source, target)
+    if ".old-" in os.fspath(target):  # the old dataset was moved aside, the new one not yet in place
+        os.kill(os.getpid(), signal.SIGKILL)
+prepare_driver.atomic.os.replace = replace_then_die
+prepare_driver.prepare_dataset({"good": sys.argv[1]}, sys.argv[2], PianorollPhraseEncoder(), seed=2, overwrite=True)
+"""
+
+
+def test_a_run_killed_inside_the_swap_is_finished_by_the_next_run(tmp_path):
+    out = tmp_path / "out"
+    prepare_dataset({"good": FIXTURES / "good"}, out, seed=1)
+    (tmp_path / "notes.txt").write_text("mine")
+    killed = subprocess.run([sys.executable, "-c", SWAP_KILLER, str(FIXTURES / "good"), str(out)], capture_output=True,
+                            text=True, env={**os.environ, "PYTHONPATH": str(REPO), "TF_CPP_MIN_LOG_LEVEL": "2"}, timeout=300)
+    assert killed.returncode == -9, killed.stderr
+    assert not out.exists()  # what the old code left: the dataset gone, its copies hidden beside it
+    with pytest.raises(manifests.DatasetError, match="was killed while replacing it .*run the same command again"):
+        manifests.load_manifest(out)  # readers explain it and change nothing
+    assert not out.exists()
+    with pytest.raises(PrepareError, match="already holds a complete dataset; pass --overwrite to replace it"):
+        prepare_dataset({"good": FIXTURES / "good"}, out, seed=3)
+    assert manifests.load_manifest(out)["split"]["seed"] == 2  # the killed run's complete dataset
+    verify_shards(out)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["notes.txt", "out"]
+
+
+def test_stale_staging_of_a_killed_run_is_removed(tmp_path):
+    out = tmp_path / "out"
+    exited = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    stale = tmp_path / f".out.tmp-{int(exited.stdout)}"
+    stale.mkdir()
+    (stale / "good-train.tfrecord-00000-of-00001.tmp-1").write_bytes(b"half")
+    prepare_dataset({"good": FIXTURES / "good"}, out)
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["out"]
 
 
 def test_crash_while_writing_leaves_no_dataset_and_keeps_the_old_one(tmp_path, monkeypatch):
@@ -333,6 +594,21 @@ def test_summary_table_lists_every_genre_and_count(tmp_path):
     fallbacks = {genre: info["test_fallback_song"] for genre, info in manifest["partitions"].items() if info["test_fallback_song"]}
     for genre, song in fallbacks.items():
         assert f"{genre}: no song fell into the test split by hash; moved {song} there" in table
+
+
+def test_summary_names_the_first_skipped_files(mixed_folder, tmp_path):
+    manifest = prepare_dataset({"mixed": mixed_folder}, tmp_path / "o")
+    skipped = manifest["skipped"]
+    assert len(skipped) > prepare_driver.SUMMARY_SKIPPED_LINES
+    lines = prepare_driver.format_summary(manifest).splitlines()
+    start = lines.index("skipped files (genre, song, reason: detail):")
+    shown = lines[start + 1:]
+    assert len(shown) == prepare_driver.SUMMARY_SKIPPED_LINES + 1
+    for line, entry in zip(shown[:-1], skipped):
+        assert line.startswith(f"  mixed  {entry['song_id']}  {entry['reason']}")
+    more = len(skipped) - prepare_driver.SUMMARY_SKIPPED_LINES
+    assert shown[-1] == f"  ... and {more} more (all in manifest.json under 'skipped')"
+    assert "skipped files" not in prepare_driver.format_summary({**manifest, "skipped": []})
 
 
 # --------------------------------------------------------------------------- partitions and encoders

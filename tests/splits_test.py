@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 
 import pytest
 
@@ -68,3 +69,9 @@ def test_invalid_arguments_are_refused():
         splits.assign_splits(["a.mid"], test_ratio=1.5)
     with pytest.raises(ValueError, match="repeated: \\['a.mid'\\]"):
         splits.assign_splits(["a.mid", "b.mid", "a.mid"])
+
+
+def test_a_song_id_that_is_not_utf8_is_named_in_the_error():
+    undecodable = os.fsdecode(b"pop/bad\xff.mid")  # what a non-UTF-8 file name becomes on POSIX
+    with pytest.raises(ValueError, match=r"song id 'pop/bad\\xff.mid' is not valid UTF-8 text"):
+        splits.assign_splits(["ok.mid", undecodable])

@@ -96,7 +96,7 @@ def output_folder_argument(argv: Sequence[str], flag: str = "--out") -> str | No
     return None
 
 
-def check_output_folder(path: str | os.PathLike | None, flag: str = "--out") -> None:
+def refuse_file_for_folder(path: str | os.PathLike | None, flag: str = "--out") -> None:
     """Refuses an output *folder* argument that names an existing file, before any work is done.
 
     Raises:
@@ -105,7 +105,7 @@ def check_output_folder(path: str | os.PathLike | None, flag: str = "--out") -> 
     Example:
         >>> import tempfile
         >>> with tempfile.NamedTemporaryFile() as handle:
-        ...     check_output_folder(handle.name)
+        ...     refuse_file_for_folder(handle.name)
         Traceback (most recent call last):
         ...
         mst.errors.InputError: --out /tmp/... is a file; it must name a folder (a new one is created)

@@ -23,7 +23,7 @@ every worker again to resume). ``--debug`` shows the traceback of an error.
 
 from __future__ import annotations
 
-from mst.cli import check_output_folder, expand_user
+from mst.cli import refuse_file_for_folder, expand_user
 from mst.cli.errors import add_debug_argument, command
 
 import argparse
@@ -69,7 +69,7 @@ def main(argv=None) -> int:
     """Runs the command line; returns the exit status."""
     parser = build_argument_parser()
     args = parser.parse_args(expand_user(argv))
-    check_output_folder(args.out)  # a run folder; before the dataset or TensorFlow is touched
+    refuse_file_for_folder(args.out)  # a run folder; before the dataset or TensorFlow is touched
     from mst import config as mst_config  # noqa: PLC0415  (no TensorFlow)
     from mst import registry  # noqa: PLC0415  (no TensorFlow)
 

@@ -54,6 +54,7 @@ from pathlib import Path
 
 from mst import atomic
 from mst.records.splits import SPLITS
+from mst.errors import InputError
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = "mst.phrase_dataset"
@@ -64,7 +65,7 @@ DEFAULT_PARTITION_BY = "genre"
 """The partition label of version-1 manifests and of the genre-transfer datasets."""
 
 
-class DatasetError(Exception):
+class DatasetError(InputError):
     """A prepared dataset is missing, incomplete, corrupt or cannot serve the request."""
 
 
@@ -73,6 +74,37 @@ def write_manifest(directory: str | os.PathLike, manifest: dict) -> Path:
     path = Path(directory) / MANIFEST_NAME
     atomic.write_json(path, manifest)
     return path
+
+
+def dataset_files(data_dir: str | os.PathLike) -> list[str] | None:
+    """The files a prepared dataset consists of, as its manifest lists them, manifest last.
+
+    Everything mst writes into a dataset folder is listed here: the shards (every encoder writes
+    its records through :func:`mst.records.shards.write_shards`; vocabularies and counts live in
+    the manifest itself) and ``manifest.json``. This is what ``--overwrite`` may replace and what
+    a retired copy may lose (:func:`mst.atomic.remove_owned`): files nobody listed are not mst's.
+
+    Returns:
+        Plain file names (the manifest last, so that an interrupted deletion still proves what
+        the rest was), or ``None`` if there is no readable manifest of this format: nothing then
+        shows that mst wrote the folder.
+    """
+    path = Path(data_dir) / MANIFEST_NAME
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        return None
+    shards = manifest.get("shards")
+    if not isinstance(shards, list):
+        return None
+    names = [
+        shard["file"] for shard in shards
+        if isinstance(shard, dict) and isinstance(shard.get("file"), str)
+        and shard["file"] not in ("", ".", "..", MANIFEST_NAME) and "/" not in shard["file"] and "\\" not in shard["file"]
+    ]
+    return [*dict.fromkeys(names), MANIFEST_NAME]
 
 
 def upgrade_manifest(manifest: dict) -> dict:
@@ -110,6 +142,11 @@ def load_manifest(data_dir: str | os.PathLike) -> dict:
     """
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
+        left = atomic.interrupted_swap(data_dir)
+        if left:
+            raise DatasetError(f"dataset folder {data_dir} does not exist: a `python -m mst.prepare` run was killed while "
+                               f"replacing it (its copies: {', '.join(path.name for path in left)}); run the same command "
+                               "again, it puts the dataset back first")
         raise DatasetError(f"dataset folder {data_dir} does not exist (prepare it with `python -m mst.prepare`)")
     path = data_dir / MANIFEST_NAME
     if not path.is_file():

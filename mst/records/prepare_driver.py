@@ -19,7 +19,16 @@ Pipeline, per partition (one source folder per genre, corpus, ...; ``partition_b
    renamed into place at the end. A crash therefore never leaves a half dataset under ``out_dir``.
 
 Files that an encoder rejects (by the time-signature policy, as unreadable, ...) are skipped and
-listed in the manifest with their reason code and detail; a batch never stops on a bad file.
+listed in the manifest with their reason code and detail; a batch never stops on a bad file. A
+file whose name is not valid UTF-8 is skipped the same way (reason ``undecodable_name``), since
+its song id could be neither hashed for the split nor stored in the manifest.
+
+The output folder. ``out_dir`` is only ever replaced (``overwrite``) when every entry in it is a
+regular file that its ``manifest.json`` lists (:func:`mst.records.manifest.dataset_files`); a
+folder holding anything else, or not empty and without a manifest, is refused untouched. Every
+run first repairs what a killed run left beside ``out_dir`` (:func:`mst.atomic.recover_folder`):
+an interrupted swap is finished or undone, stale staging folders are deleted. When a partition
+gives no example at all, the run stops and the per-file reasons go to ``<out_dir>.rejected.json``.
 
 :func:`prepare_dataset` is the library entry point; :func:`collect_partitions` +
 :func:`split_partition` are shared with the TFDS builder in ``datasets/genre_pianoroll`` so that
@@ -29,11 +38,17 @@ both produce the same examples.
 from __future__ import annotations
 
 import dataclasses
+import json
 import multiprocessing
 import os
 import platform
 import re
 import shutil
+import signal
+import stat
+import sys
+import threading
+import time
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -52,9 +67,11 @@ from mst.records.manifest import (
     MANIFEST_FORMAT,
     MANIFEST_FORMAT_VERSION,
     MANIFEST_NAME,
+    dataset_files,
     write_manifest,
 )
-from mst.records.shards import DEFAULT_SHARD_SIZE, ShardInfo, is_shard_file_name
+from mst.records.shards import DEFAULT_SHARD_SIZE, ShardInfo
+from mst.errors import InputError
 
 NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 """Partition names: lower-case letters, digits and ``_`` (they become part of file names)."""
@@ -62,9 +79,16 @@ LABEL_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
 """Partition labels (``partition_by``): a lower-case identifier such as ``genre`` or ``corpus``."""
 INTERNAL_ERROR_REASON = "internal_error"
 """Reason code for an exception escaping :meth:`Encoder.encode_file` (a bug, never a bad file)."""
+UNDECODABLE_NAME_REASON = "undecodable_name"
+"""Reason code for a file whose name (song id) is not valid UTF-8; the driver's, like ``internal_error``."""
+REJECTED_REPORT_SUFFIX = ".rejected.json"
+"""``<out_dir>.rejected.json``: every skipped file of a run that stopped because a partition gave nothing."""
+REJECTED_REPORT_FORMAT = "mst.prepare_rejected"
+SUMMARY_SKIPPED_LINES = 10
+"""Skipped files :func:`format_summary` names before pointing to the manifest."""
 
 
-class PrepareError(Exception):
+class PrepareError(InputError):
     """Preparation cannot start or finish: bad arguments, missing folders, an existing dataset."""
 
 
@@ -166,6 +190,36 @@ class Encoder(Protocol):
 # --------------------------------------------------------------------------- names and folders
 
 
+def printable(text: str) -> str:
+    """``text`` safe to print and to store as UTF-8 JSON: bytes of an undecodable file name as ``\\xff``.
+
+    On POSIX, :func:`os.fsdecode` turns the bytes of a name that is not valid UTF-8 into lone
+    surrogates, which cannot be encoded again; they are shown as backslash escapes instead.
+
+    Example:
+        >>> printable("ok.mid"), printable(os.fsdecode(b"bad\\xff.mid"))
+        ('ok.mid', 'bad\\\\xff.mid')
+    """
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    except UnicodeError:  # surrogates that no file name decoding made
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+def is_valid_text(text: str) -> bool:
+    """True if ``text`` encodes as UTF-8 (a file name that was not valid UTF-8 does not)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def check_partition_name(name: str, partition_by: str = DEFAULT_PARTITION_BY) -> str:
     """Returns ``name`` if it is a valid partition name; raises :class:`PrepareError` otherwise."""
     if not NAME_PATTERN.match(name):
@@ -243,6 +297,42 @@ def _chunk_size(tasks: int, workers: int) -> int:
     return max(1, min(32, tasks // (workers * 8)))
 
 
+PARENT_POLL_SECONDS = 0.5
+"""How often a worker without ``PR_SET_PDEATHSIG`` checks that its parent is still there."""
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _exit_when_parent_dies(parent_pid: int) -> None:
+    """Worker initializer: the worker dies with the process that started it.
+
+    Without it, a killed ``mst.prepare`` (``kill -9``, an out-of-memory kill) leaves its workers
+    running: they encode the chunks already queued, then wait forever for more. On Linux the kernel kills the worker
+    (``prctl(PR_SET_PDEATHSIG, SIGKILL)``: the workers only read MIDI files, so nothing is left half
+    written); elsewhere a daemon thread exits the worker once its parent PID changes (the worker
+    was re-parented). A parent that died before this runs is caught by the first check.
+    """
+    armed = False
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes  # noqa: PLC0415  (only in workers)
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+        except (OSError, AttributeError):
+            armed = False
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    if not armed:
+        threading.Thread(target=_watch_parent, args=(parent_pid,), name="mst-parent-watch", daemon=True).start()
+
+
+def _watch_parent(parent_pid: int) -> None:
+    while True:
+        time.sleep(PARENT_POLL_SECONDS)
+        if os.getppid() != parent_pid:
+            os._exit(1)
+
+
 def extract_files(
     tasks: Sequence[tuple[str, str]],
     encoder: Encoder,
@@ -282,8 +372,11 @@ def extract_files(
             # Spawned, never forked: the parent may already hold TensorFlow's threads. An executor
             # rather than multiprocessing.Pool: if a worker process dies (a crash inside a native
             # MIDI parser), Pool waits forever for the lost chunk; the executor raises instead.
+            # The executor starts spawned workers from the calling thread (submit), which lives
+            # as long as the pool: PR_SET_PDEATHSIG follows that thread, not the whole process.
             context = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context) as executor:
+            with ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=context,
+                                     initializer=_exit_when_parent_dies, initargs=(os.getpid(),)) as executor:
                 try:
                     for result in executor.map(_extract_task, jobs, chunksize=_chunk_size(len(jobs), workers)):
                         results.append(result)
@@ -341,18 +434,23 @@ def collect_partitions(
         progress: Show a progress bar.
 
     Returns:
-        ``{name: PartitionExtraction}`` in ``partition_dirs`` order.
+        ``{name: PartitionExtraction}`` in ``partition_dirs`` order. A file whose name is not
+        valid UTF-8 is not encoded; it is rejected with reason ``undecodable_name``.
 
     Raises:
-        PrepareError: Invalid partition name, missing folder, folder without MIDI.
+        PrepareError: Invalid partition name, missing folder, folder without MIDI, the same
+            folder (or one inside another) given for two partitions.
     """
     if not partition_dirs:
         raise PrepareError(f"no {partition_by} folder given")
     listing = {}
     list_sources = getattr(encoder, "list_sources", None)
+    resolved = {}
     for name, folder in partition_dirs.items():
         check_partition_name(name, partition_by)
-        folder = Path(folder).expanduser().resolve()
+        resolved[name] = Path(folder).expanduser().resolve()
+    check_distinct_sources(resolved, partition_by)
+    for name, folder in resolved.items():
         sources = None
         if list_sources is not None:
             try:
@@ -364,12 +462,50 @@ def collect_partitions(
         if sources is None:
             sources = [(str(path), song_id_of(path, folder)) for path in list_midi_files(folder, partition_by)]
         listing[name] = (folder, sources)
-    tasks = [task for _, sources in listing.values() for task in sources]
-    results = iter(extract_files(tasks, encoder, workers=workers, progress=progress, description="MIDI files"))
+    tasks = [task for _, sources in listing.values() for task in sources if is_valid_text(task[1])]
+    encoded = iter(extract_files(tasks, encoder, workers=workers, progress=progress, description="MIDI files"))
+
+    def result_of(locator, song_id: str) -> FileResult:
+        if is_valid_text(song_id):
+            return next(encoded)
+        # The song id is hashed for the split and stored in the manifest, both as UTF-8: skip the
+        # file here, by name, instead of failing after the whole extraction.
+        shown = printable(song_id)
+        return FileResult(shown, EncodedFile.rejected(
+            UNDECODABLE_NAME_REASON, f"the file name '{shown}' is not valid UTF-8 (bytes shown as \\x..); rename the file"))
+
     return {
-        name: PartitionExtraction(name, folder, tuple(next(results) for _ in sources))
+        name: PartitionExtraction(name, folder, tuple(result_of(locator, song_id) for locator, song_id in sources))
         for name, (folder, sources) in listing.items()
     }
+
+
+def check_distinct_sources(folders: Mapping[str, Path], partition_by: str = DEFAULT_PARTITION_BY) -> None:
+    """Refuses two partitions reading the same folder or file, or a folder inside another's.
+
+    Either way songs would be counted in both partitions (a typo such as ``--genre pop=D --genre
+    jazz=D`` would give two identical partitions without a word).
+
+    Args:
+        folders: ``{partition name: resolved path}``.
+        partition_by: What the partitions are (for the message).
+
+    Raises:
+        PrepareError: Naming both partitions and the folder.
+    """
+    items = list(folders.items())
+    for index, (first, first_path) in enumerate(items):
+        for second, second_path in items[index + 1:]:
+            if first_path == second_path:
+                raise PrepareError(f"{partition_by} {first!r} and {partition_by} {second!r} both read {printable(str(first_path))}: "
+                                   f"give each {partition_by} its own folder")
+            for outer, outer_path, inner, inner_path in ((first, first_path, second, second_path),
+                                                         (second, second_path, first, first_path)):
+                if inner_path.is_relative_to(outer_path) and outer_path.is_dir():
+                    raise PrepareError(
+                        f"{partition_by} {inner!r} reads {printable(str(inner_path))}, which is inside the folder "
+                        f"{printable(str(outer_path))} of {partition_by} {outer!r}, so its files would count for both: "
+                        f"give each {partition_by} its own folder")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -451,6 +587,15 @@ def _summed_stats(results: Iterable[FileResult]) -> dict[str, int]:
     return dict(sorted(totals.items()))
 
 
+def skipped_entries(extraction: PartitionExtraction) -> list[dict]:
+    """The manifest's ``skipped`` entries of one partition (names and details printable, see :func:`printable`)."""
+    return [
+        {"partition": extraction.name, "song_id": printable(result.song_id), "reason": result.encoded.reason,
+         "detail": printable(result.encoded.detail)}
+        for result in extraction.skipped
+    ]
+
+
 def build_manifest(
     extractions: Mapping[str, PartitionExtraction],
     splits: Mapping[str, PartitionSplit],
@@ -473,7 +618,7 @@ def build_manifest(
         split = splits[name]
         reasons = Counter(result.encoded.reason for result in extraction.skipped)
         partitions[name] = {
-            "source_dir": str(extraction.source_dir),
+            "source_dir": printable(str(extraction.source_dir)),
             "files_found": len(extraction.results),
             "files_kept": len(extraction.kept),
             "files_skipped": len(extraction.skipped),
@@ -488,10 +633,7 @@ def build_manifest(
              "phrases": len(result.encoded.indices)}
             for result in extraction.kept
         ]
-        skipped.extend(
-            {"partition": name, "song_id": result.song_id, "reason": result.encoded.reason, "detail": result.encoded.detail}
-            for result in extraction.skipped
-        )
+        skipped.extend(skipped_entries(extraction))
     return {
         "format": MANIFEST_FORMAT,
         "format_version": MANIFEST_FORMAT_VERSION,
@@ -518,24 +660,94 @@ def build_manifest(
 # --------------------------------------------------------------------------- output folder
 
 
-def _check_output_folder(out_dir: Path, overwrite: bool) -> None:
-    """Refuses to replace a complete dataset (unless ``overwrite``) or any folder with foreign files."""
-    if not out_dir.exists():
+def _shown_entries(names: Sequence[str], limit: int = 3) -> str:
+    shown = ", ".join(printable(name) for name in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def recover_output_folder(out_dir: str | os.PathLike) -> atomic.Recovery:
+    """Repairs what a killed run left beside ``out_dir`` (:func:`mst.atomic.recover_folder`).
+
+    A retired copy loses only the files its manifest lists (:func:`mst.records.manifest.dataset_files`).
+    """
+    return atomic.recover_folder(Path(out_dir), owned=dataset_files)
+
+
+def check_output_folder(out_dir: str | os.PathLike, overwrite: bool) -> None:
+    """Refuses an ``out_dir`` that is not a folder mst may write or replace; changes nothing.
+
+    ``out_dir`` may be missing or empty. Otherwise every entry must be a regular file that its
+    ``manifest.json`` lists (the manifest and the shards, :func:`mst.records.manifest.dataset_files`)
+    and ``overwrite`` must be set: a folder without a readable manifest, or with anything the
+    manifest does not list (a user's file, a sub-folder, a link), is never replaced, since the swap
+    would delete it.
+
+    Raises:
+        PrepareError: Naming the first few entries that are not the dataset's.
+    """
+    out_dir = Path(out_dir)
+    if not out_dir.exists() and not out_dir.is_symlink():
         return
     if not out_dir.is_dir():
-        raise PrepareError(f"output path {out_dir} exists and is not a folder")
-    entries = sorted(path.name for path in out_dir.iterdir())
+        raise PrepareError(f"output path {out_dir} exists and is not a folder; nothing was changed")
+    entries = sorted(os.listdir(out_dir))
     if not entries:
         return
-    foreign = [name for name in entries if name != MANIFEST_NAME and not is_shard_file_name(name) and ".tmp-" not in name]
+    listed = dataset_files(out_dir)
+    if listed is None:
+        raise PrepareError(
+            f"output folder {out_dir} is not empty ({_shown_entries(entries)}) and has no readable {MANIFEST_NAME}, so "
+            "nothing shows that mst prepared it; nothing was changed: choose another --out, or move those files out"
+        )
+    listed_names = set(listed)
+    foreign = [name for name in entries if name not in listed_names or not stat.S_ISREG(os.lstat(out_dir / name).st_mode)]
     if foreign:
         raise PrepareError(
-            f"output folder {out_dir} holds files that are not part of a prepared dataset "
-            f"({', '.join(foreign[:3])}{', ...' if len(foreign) > 3 else ''}); refusing to replace it"
+            f"output folder {out_dir} holds entries that are not part of its prepared dataset ({_shown_entries(foreign)}: "
+            f"not files its {MANIFEST_NAME} lists); nothing was changed: choose another --out, or move them out"
         )
     if not overwrite:
-        state = "a complete dataset" if MANIFEST_NAME in entries else "an incomplete dataset (no manifest)"
-        raise PrepareError(f"output folder {out_dir} already holds {state}; pass --overwrite (overwrite=True) to replace it")
+        raise PrepareError(f"output folder {out_dir} already holds a complete dataset; pass --overwrite to replace it")
+
+
+def rejected_report_path(out_dir: str | os.PathLike) -> Path:
+    """``<out_dir>.rejected.json``, beside the output folder (never inside it)."""
+    out_dir = Path(out_dir)
+    return out_dir.with_name(out_dir.name + REJECTED_REPORT_SUFFIX)
+
+
+def _write_rejected_report(out_dir: Path, extractions: Mapping[str, PartitionExtraction], partition_by: str) -> Path:
+    """Writes every skipped file of the run, with its reason, to :func:`rejected_report_path`."""
+    path = rejected_report_path(out_dir)
+    atomic.write_json(path, {
+        "format": REJECTED_REPORT_FORMAT,
+        "out_dir": printable(str(out_dir)),
+        "partition_by": partition_by,
+        "partitions": {
+            name: {"source_dir": printable(str(extraction.source_dir)), "files_found": len(extraction.results),
+                   "files_kept": len(extraction.kept),
+                   "skipped_by_reason": dict(sorted(Counter(r.encoded.reason for r in extraction.skipped).items()))}
+            for name, extraction in extractions.items()
+        },
+        "skipped": [entry for extraction in extractions.values() for entry in skipped_entries(extraction)],
+    })
+    return path
+
+
+def _remove_stale_rejected_report(out_dir: Path) -> None:
+    """Deletes an earlier run's ``<out_dir>.rejected.json`` once the dataset exists (only a report mst wrote)."""
+    path = rejected_report_path(out_dir)
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if isinstance(report, dict) and report.get("format") == REJECTED_REPORT_FORMAT and stat.S_ISREG(os.lstat(path).st_mode):
+        path.unlink(missing_ok=True)
+
+
+def _reason_counts(results: Iterable[FileResult]) -> str:
+    counts = Counter(result.encoded.reason for result in results)
+    return ", ".join(f"{reason}: {number}" for reason, number in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def prepare_dataset(
@@ -564,18 +776,23 @@ def prepare_dataset(
         test_ratio: Fraction of songs held out for the test split.
         workers: Extraction processes.
         shard_size: Maximum records per shard.
-        overwrite: Replace an existing dataset in ``out_dir``.
+        overwrite: Replace an existing dataset in ``out_dir`` (``--overwrite``); only a folder
+            holding nothing but the files its manifest lists is ever replaced.
         progress: Show a progress bar.
 
     Returns:
         The manifest dict (also written to ``out_dir/manifest.json``).
 
     Raises:
-        PrepareError: Bad arguments, missing/empty folders, an existing dataset without
-            ``overwrite``, or a partition that gave no example at all.
+        PrepareError: Bad arguments, missing/empty folders, two partitions reading the same
+            folder, an existing dataset without ``overwrite``, an ``out_dir`` holding anything
+            else, or a partition that gave no example at all (the reasons of every skipped file
+            are then in ``<out_dir>.rejected.json``).
     """
     check_partition_by(partition_by)
     out_dir = Path(out_dir).expanduser().resolve()
+    if workers < 1:
+        raise PrepareError(f"workers must be >= 1, got {workers}")
     if shard_size < 1:
         raise PrepareError(f"shard size must be >= 1, got {shard_size}")
     if not 0.0 <= test_ratio < 1.0:
@@ -584,15 +801,19 @@ def prepare_dataset(
         encoder.manifest_fields(partition_by)  # fails early for a label the records cannot carry
     except ValueError as error:
         raise PrepareError(str(error)) from error
-    _check_output_folder(out_dir, overwrite)
+    recover_output_folder(out_dir)
+    check_output_folder(out_dir, overwrite)
     extractions = collect_partitions(partition_dirs, encoder, partition_by=partition_by, workers=workers, progress=progress)
-    for name, extraction in extractions.items():
-        if not extraction.kept:
-            reasons = Counter(result.encoded.reason for result in extraction.skipped)
-            raise PrepareError(
-                f"{partition_by} {name!r}: none of the {len(extraction.results)} MIDI files in {extraction.source_dir} "
-                f"gave a phrase (skipped: {dict(reasons)})"
-            )
+    empty = [extraction for extraction in extractions.values() if not extraction.kept]
+    if empty:
+        report = _write_rejected_report(out_dir, extractions, partition_by)
+        first = empty[0]
+        others = f" (also: {', '.join(repr(extraction.name) for extraction in empty[1:])})" if empty[1:] else ""
+        raise PrepareError(
+            f"{partition_by} {first.name!r}{others}: none of the {len(first.results)} MIDI files in "
+            f"{printable(str(first.source_dir))} gave a phrase (skipped: {_reason_counts(first.skipped)}); "
+            f"no dataset was written, every skipped file and its reason is in {printable(str(report))}"
+        )
     splits = {name: split_partition(extraction, seed=seed, test_ratio=test_ratio) for name, extraction in extractions.items()}
     return write_prepared(out_dir, encoder, extractions, splits, partition_by=partition_by, seed=seed, test_ratio=test_ratio,
                           shard_size=shard_size, overwrite=overwrite)
@@ -613,14 +834,22 @@ def write_prepared(
     """Writes split examples as shards + manifest into a staging folder, then swaps it into ``out_dir``.
 
     The second half of :func:`prepare_dataset`, also used by importers of examples that were
-    encoded elsewhere (:mod:`mst.records.tfds_import`).
+    encoded elsewhere (:mod:`mst.records.tfds_import`). What a killed run left beside ``out_dir``
+    is repaired first, and ``out_dir`` is checked again (:func:`check_output_folder`): a file
+    put there during the extraction is not lost. The manifest is the last file of the staging
+    folder, and the swap deletes from the previous dataset only the files its manifest lists.
 
     Returns:
         The manifest dict.
+
+    Raises:
+        PrepareError: See :func:`check_output_folder`.
+        RuntimeError: An encoder wrote a file beside its shards (the manifest could not list it).
     """
     out_dir = Path(out_dir).expanduser().resolve()
-    _check_output_folder(out_dir, overwrite)
-    staging = atomic.fresh_staging_folder(out_dir)
+    recover_output_folder(out_dir)
+    check_output_folder(out_dir, overwrite)
+    staging = atomic.fresh_staging_folder(out_dir, owned=dataset_files)
     try:
         shards = []
         for name, split in splits.items():
@@ -629,11 +858,16 @@ def write_prepared(
                                                    partition_by=partition_by, shard_size=shard_size))
         manifest = build_manifest(extractions, splits, shards, encoder=encoder, partition_by=partition_by, seed=seed,
                                   test_ratio=test_ratio, split_fields=encoder_split_fields(encoder, splits))
+        unlisted = sorted(set(os.listdir(staging)) - {shard.file for shard in shards})
+        if unlisted:  # an encoder wrote a side file: the manifest must list it, or --overwrite could not replace it
+            raise RuntimeError(f"encoder {encoder.name} wrote files its shards do not list ({_shown_entries(unlisted)}); "
+                               "an encoder writes its records through mst.records.shards.write_shards only")
         write_manifest(staging, manifest)
-        atomic.replace_folder(staging, out_dir)
+        atomic.replace_folder(staging, out_dir, owned=dataset_files)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    _remove_stale_rejected_report(out_dir)
     return manifest
 
 
@@ -642,6 +876,9 @@ def write_prepared(
 
 def format_summary(manifest: dict) -> str:
     """A plain-text table: per partition, files found/kept/skipped by reason, songs and phrases per split.
+
+    Below the table, the first :data:`SUMMARY_SKIPPED_LINES` skipped files, one line each
+    (partition, song id, reason: detail), then how many more the manifest lists.
 
     Takes a manifest of either format version as :func:`mst.records.manifest.load_manifest` returns it.
     """
@@ -671,4 +908,13 @@ def format_summary(manifest: dict) -> str:
         for name, info in infos.items()
         if info["test_fallback_song"]
     ]
+    skipped = manifest.get("skipped", [])
+    if skipped:
+        lines.append(f"skipped files ({label}, song, reason: detail):")
+        for entry in skipped[:SUMMARY_SKIPPED_LINES]:
+            detail = " ".join(str(entry.get("detail", "")).split())
+            detail = detail if len(detail) <= 120 else detail[:117] + "..."
+            lines.append(f"  {entry['partition']}  {printable(str(entry['song_id']))}  {entry['reason']}" + (f": {detail}" if detail else ""))
+        if len(skipped) > SUMMARY_SKIPPED_LINES:
+            lines.append(f"  ... and {len(skipped) - SUMMARY_SKIPPED_LINES} more (all in {MANIFEST_NAME} under 'skipped')")
     return "\n".join(lines)

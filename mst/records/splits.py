@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 from collections.abc import Iterable
 
 TRAIN = "train"
@@ -39,8 +40,20 @@ def split_score(seed: int, song_id: str) -> float:
 
     Returns:
         A float in ``[0, 1)`` with 53 bits of resolution.
+
+    Raises:
+        ValueError: If ``song_id`` is not valid text, such as a file name that was not UTF-8
+            (:func:`os.fsdecode` gives it lone surrogates); the message shows it escaped.
     """
-    digest = hashlib.sha256(f"{int(seed)}:{song_id}".encode("utf-8")).digest()
+    try:
+        key = f"{int(seed)}:{song_id}".encode("utf-8")
+    except UnicodeEncodeError:
+        try:  # the file name's bytes, as mst.records.prepare_driver.printable shows them
+            shown = os.fsencode(song_id).decode("utf-8", "backslashreplace")
+        except UnicodeError:
+            shown = song_id.encode("utf-8", "backslashreplace").decode("utf-8")
+        raise ValueError(f"song id '{shown}' is not valid UTF-8 text (a file name in another encoding?); rename the file") from None
+    digest = hashlib.sha256(key).digest()
     return (int.from_bytes(digest[:8], "big") >> 11) / float(1 << 53)
 
 
@@ -75,7 +88,8 @@ def assign_splits(
         A :class:`SplitAssignment`.
 
     Raises:
-        ValueError: If ``test_ratio`` is outside ``[0, 1]`` or a song id is repeated.
+        ValueError: If ``test_ratio`` is outside ``[0, 1]``, a song id is repeated or is not
+            valid UTF-8 text (:func:`split_score`).
     """
     if not 0.0 <= test_ratio <= 1.0:
         raise ValueError(f"test_ratio must be in [0, 1], got {test_ratio}")

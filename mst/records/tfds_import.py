@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mst.cli.errors import command
 from mst.records import splits as _splits
 from mst.records.pianoroll_examples import pack_rolls
 from mst.records.pianoroll_phrase_encoder import PianorollPhraseEncoder
@@ -116,6 +117,7 @@ class ImportedPhrases(PianorollPhraseEncoder):
         return fields
 
 
+@command("mst.records.tfds_import")
 def main(argv=None) -> int:
     """Command-line entry point (see the module docstring)."""
     parser = argparse.ArgumentParser(prog="python -m mst.records.tfds_import", description=__doc__.split("\n\n")[0])
