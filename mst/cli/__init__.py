@@ -85,7 +85,7 @@ def restoring_saved_model_policy(function):
     return wrapper
 
 
-def output_folder_argument(argv: Sequence[str], flag: str = "--out") -> str | None:
+def option_value(argv: Sequence[str], flag: str = "--out") -> str | None:
     """The value of ``flag`` in ``argv`` (``--out X`` or ``--out=X``), without parsing the rest."""
     items = list(argv)
     for index, item in enumerate(items):

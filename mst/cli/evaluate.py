@@ -33,7 +33,7 @@ The arguments are parsed before anything heavy is imported, so ``--help`` is ins
 
 from __future__ import annotations
 
-from mst.cli import add_trust_argument, restoring_saved_model_policy, apply_trust_argument, refuse_file_for_folder, expand_user, output_folder_argument
+from mst.cli import add_trust_argument, restoring_saved_model_policy, apply_trust_argument, refuse_file_for_folder, expand_user, option_value
 from mst.cli.errors import command
 
 import argparse
@@ -260,7 +260,7 @@ def _tensorflow_data_loss_error() -> tuple[type[BaseException], ...]:
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line; returns the exit status (see the module docstring)."""
     argv = expand_user(argv)
-    refuse_file_for_folder(output_folder_argument(argv))  # before any model loads or metric runs
+    refuse_file_for_folder(option_value(argv))  # before any model loads or metric runs
     if argv and argv[0] not in SUBCOMMANDS and not argv[0].startswith("-"):
         from mst import registry  # noqa: PLC0415  (no TensorFlow)
         from mst.config import ConfigError  # noqa: PLC0415

@@ -95,10 +95,10 @@ def _split_audio_arguments(argv: list[str]):
 
 
 def _out_argument(argv: list[str]) -> Path | None:
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--out")
-    known, _ = parser.parse_known_args(argv)
-    return None if known.out is None else Path(known.out).expanduser()
+    from mst.cli import option_value  # noqa: PLC0415
+
+    out = option_value(argv)
+    return None if out is None else Path(out).expanduser()
 
 
 def _midi_written(out: Path | None, *, since: float) -> list[Path]:
