@@ -216,6 +216,7 @@ GARBLED_TRACKS = {
     "data byte after a sysex event": (bytes([0x00, 0x90, 60, 90]) + bytes([0x00]) + SYSEX + bytes([0x0A, 60, 0]), 9,
                                       "no running status"),
     "system message": (bytes([0x00, 0xF8]), 1, "system message status 0xf8"),
+    "sysex escape with data": (bytes([0x00, 0xF7, 0x01, 0x05]), 1, "escape event (0xF7) with data"),
     "delta-time of 5 bytes": (bytes([0x81, 0x80, 0x80, 0x80, 0x00, 0x90, 60, 90]), 0, "longer than 4 bytes"),
     "note cut by the chunk end": (bytes([0x00, 0x90, 60]), 3, "past the end of the track chunk"),
     "meta data past the chunk end": (bytes([0x00, 0xFF, 0x01, 0x7F, 0x41]), 5, "past the end of the track chunk"),
