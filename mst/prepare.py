@@ -34,7 +34,7 @@ from mst.music.file_filter import POLICIES
 from mst.records import splits as _splits
 from mst.records import encoders
 from mst.records.pianoroll_phrase_encoder import make_phrase_options
-from mst.records.prepare_driver import PrepareError, format_summary, prepare_dataset
+from mst.records.prepare_driver import PrepareError, format_summary, prepare_dataset, printable
 from mst.records.shards import DEFAULT_SHARD_SIZE
 
 EMBEDDED_DATA_DIR = Path(__file__).resolve().parent / "data" / "embedded"
@@ -174,7 +174,7 @@ def main(argv: Sequence[str] | None = None, *, stdout=None, stderr=None) -> int:
         return 2
     print(format_summary(manifest), file=stdout)
     skipped = len(manifest["skipped"])
-    print(f"dataset written to {Path(args.out).expanduser().resolve()} ({skipped} files skipped; reasons in manifest.json)", file=stdout)
+    print(f"dataset written to {printable(str(Path(args.out).expanduser().resolve()))} ({skipped} files skipped; reasons in manifest.json)", file=stdout)
     if args.strict and skipped:
         print(f"mst.prepare: --strict: {skipped} files were skipped", file=stderr)
         return 1

@@ -77,6 +77,11 @@ def test_one_line_messages():
     assert errors.one_line(DataLossError("corrupted record at 12\n\t [[{{node IteratorGetNext}}]]")) == "DataLossError: corrupted record at 12"
 
 
+def test_a_name_that_is_not_utf8_gets_a_hint():
+    error = UnicodeEncodeError("utf-8", "bad\udcff", 3, 4, "surrogates not allowed")
+    assert errors.exit_status(error) == 2 and "not valid UTF-8" in errors.one_line(error)
+
+
 def _main_raising(error):
     @errors.command("tool")
     def main(argv=None):

@@ -700,3 +700,10 @@ def test_an_encoder_that_raises_gives_internal_error_not_a_crash(tmp_path):
         prepare_driver.EncodedFile((b"x",), (0,), reason="no")
     with pytest.raises(ValueError, match="indices"):
         prepare_driver.EncodedFile((b"x",), ())
+
+
+def test_an_output_path_that_is_not_utf8_is_refused_before_any_work(tmp_path):
+    out = os.fsdecode(os.path.join(os.fsencode(tmp_path), b"bad\xff"))
+    with pytest.raises(PrepareError, match=r"bad\\xff is not valid UTF-8"):
+        prepare_dataset({"good": FIXTURES / "good"}, out)
+    assert not os.path.exists(out)

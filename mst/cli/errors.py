@@ -108,6 +108,8 @@ def one_line(error: BaseException) -> str:
     if isinstance(error, MemoryError):
         return "out of memory" + (f" ({error})" if str(error) else "")
     text = " ".join(str(error).split()) or type(error).__name__
+    if isinstance(error, UnicodeEncodeError) and "surrogates" in text:
+        text += " (a file or folder name that is not valid UTF-8: TensorFlow needs UTF-8 paths; rename it)"
     if not isinstance(error, InputError | EnvironmentProblem | ValueError):
         text = f"{type(error).__name__}: {text}"
     return text

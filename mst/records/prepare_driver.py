@@ -683,9 +683,13 @@ def check_output_folder(out_dir: str | os.PathLike, overwrite: bool) -> None:
     would delete it.
 
     Raises:
-        PrepareError: Naming the first few entries that are not the dataset's.
+        PrepareError: Naming the first few entries that are not the dataset's, or a path that is
+            not valid UTF-8 (TensorFlow's file functions encode paths as UTF-8).
     """
     out_dir = Path(out_dir)
+    if printable(str(out_dir)) != str(out_dir):
+        raise PrepareError(f"output path {printable(str(out_dir))} is not valid UTF-8, and TensorFlow can only write "
+                           "to UTF-8 paths; choose another name")
     if not out_dir.exists() and not out_dir.is_symlink():
         return
     if not out_dir.is_dir():
