@@ -55,3 +55,17 @@ class FileReasonError(InputError):
     def __reduce__(self):
         # Exceptions pickle through their args; keep the three fields across process pools.
         return (type(self), (self.path, self.reason, self.detail))
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message, else its class name.
+
+    TensorFlow's ``OpError`` keeps the op's own message in ``.message`` and appends the graph
+    context on later lines; one line of it is what a user needs.
+
+    Example:
+        >>> first_line(ValueError("corrupted record at 12\\n  [[node IteratorGetNext]]")), first_line(KeyError())
+        ('corrupted record at 12', 'KeyError')
+    """
+    lines = str(getattr(error, "message", error)).strip().splitlines()
+    return lines[0] if lines else type(error).__name__

@@ -86,14 +86,27 @@ def restoring_saved_model_policy(function):
 
 
 def option_value(argv: Sequence[str], flag: str = "--out") -> str | None:
-    """The value of ``flag`` in ``argv`` (``--out X`` or ``--out=X``), without parsing the rest."""
-    items = list(argv)
-    for index, item in enumerate(items):
-        if item == flag and index + 1 < len(items):
-            return items[index + 1]
-        if item.startswith(flag + "="):
-            return item[len(flag) + 1 :]
-    return None
+    """The value of ``flag`` in ``argv``, read the way the command's own parser will read it.
+
+    argparse alone picks the option out (``--out X``, ``--out=X``, an abbreviation such as
+    ``--ou X``), ignoring every other argument; a flag without a value gives ``None`` (the
+    command's parser reports that).
+
+    Example:
+        >>> option_value(["a", "--out=x", "--n", "2"]), option_value(["--ou", "y"]), option_value(["--out"])
+        ('x', 'y', None)
+        >>> option_value(["--data", "d"], "--data")
+        'd'
+    """
+    import argparse  # noqa: PLC0415
+
+    parser = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+    parser.add_argument(flag, dest="value")
+    try:
+        known, _ = parser.parse_known_args(list(argv))
+    except argparse.ArgumentError:
+        return None
+    return known.value
 
 
 def refuse_file_for_folder(path: str | os.PathLike | None, flag: str = "--out") -> None:

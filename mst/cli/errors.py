@@ -42,7 +42,7 @@ import sys
 import traceback
 from collections.abc import Callable, Sequence
 
-from mst.errors import EnvironmentProblem, InputError
+from mst.errors import EnvironmentProblem, InputError, first_line
 
 EXIT_OK = 0
 EXIT_PROBLEMS = 1
@@ -99,10 +99,7 @@ def one_line(error: BaseException) -> str:
         text = f"{names}: {error.strerror}" if names else error.strerror
         return text + (f" ({hint})" if hint and hint.lower() != error.strerror.lower() else "")
     if _is_tensorflow_op_error(error):
-        # OpError text is the op's message followed by the graph context on later lines.
-        message = getattr(error, "message", str(error)).strip().splitlines()
-        text = message[0] if message else type(error).__name__
-        return f"{type(error).__name__}: {text}"
+        return f"{type(error).__name__}: {first_line(error)}"
     if isinstance(error, OSError) and not isinstance(error, InputError) and str(error):
         return " ".join(str(error).split())  # raised with a message of mst's own, e.g. "model not found: x"
     if isinstance(error, MemoryError):

@@ -225,11 +225,8 @@ def parse(argv: Sequence[str]) -> tuple[Callable[[argparse.Namespace], str], arg
 
 def _split_verify_arguments(argv: list[str]) -> tuple[list[str], str | None, bool]:
     """A family subcommand's arguments without ``--no-verify``, its ``--data`` and whether to verify."""
-    parser = argparse.ArgumentParser(add_help=False)
-    parser.add_argument("--data")
-    known, _ = parser.parse_known_args(argv)
     verify = "--no-verify" not in argv
-    return [item for item in argv if item != "--no-verify"], known.data, verify
+    return [item for item in argv if item != "--no-verify"], option_value(argv, "--data"), verify
 
 
 def _verify(data_dir: str) -> int:

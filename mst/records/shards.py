@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from mst import atomic
+from mst.errors import first_line
 from mst.records.manifest import DatasetError, load_manifest
 
 DEFAULT_SHARD_SIZE = 1024
@@ -200,7 +201,6 @@ def explain_read_error(data_dir: str | os.PathLike, error: BaseException) -> Dat
     Returns:
         A :class:`DatasetError` to raise (``from error``).
     """
-    first_line = (str(getattr(error, "message", error)).strip().splitlines() or [type(error).__name__])[0]
     try:
         verify_shards(data_dir)
     except DatasetError as damaged:
@@ -214,6 +214,5 @@ def explain_read_error(data_dir: str | os.PathLike, error: BaseException) -> Dat
             for _ in tf.data.TFRecordDataset(str(path)):
                 pass
         except tf.errors.OpError as failure:
-            detail = (str(failure.message).strip().splitlines() or [type(failure).__name__])[0]
-            return DatasetError(f"shard {path} cannot be read ({type(failure).__name__}: {detail}); prepare the dataset again")
-    return DatasetError(f"reading the dataset {data_dir} failed ({type(error).__name__}: {first_line}), although every shard matches its manifest")
+            return DatasetError(f"shard {path} cannot be read ({type(failure).__name__}: {first_line(failure)}); prepare the dataset again")
+    return DatasetError(f"reading the dataset {data_dir} failed ({type(error).__name__}: {first_line(error)}), although every shard matches its manifest")
